@@ -1,0 +1,1 @@
+"""Procedural phantom datasets: the suite's embedded, offline default data."""

@@ -1,0 +1,1 @@
+"""Reference classifiers (DP vision transformer)."""

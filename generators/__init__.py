@@ -1,0 +1,1 @@
+"""Reference generative models (DP latent diffusion, conditional GAN)."""
