@@ -1,0 +1,75 @@
+"""The Python API behind the CLI: run a grid, summarise a run directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError, RecordError
+from bench.records import iter_records, task_dir
+from bench.runner import CellStatus, RunRequest, expand_cells, is_finished, validate_request
+from bench.tasks import get_task
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of a grid: per-cell statuses and the summary table (Markdown)."""
+
+    statuses: list[CellStatus]
+    table: str
+    summary_dir: Path
+
+    @property
+    def failed(self) -> list[CellStatus]:
+        return [s for s in self.statuses if s.state == "failed"]
+
+
+def run(request: RunRequest, launcher: str = "local", **launcher_params) -> RunResult:
+    """Run every unfinished cell of ``request`` and write the summary of the grid."""
+    from bench.launchers import get_launcher
+
+    task = validate_request(request)
+    launch = get_launcher(launcher)
+    cells = expand_cells(request)
+    todo = [cell for cell in cells if not is_finished(request, cell)]
+    done = [CellStatus(c, "skipped", request.out) for c in cells if c not in todo]
+    statuses = done + (launch(request, todo, **launcher_params) if todo else [])
+    summary_dir = task_dir(request.out, task.name, task.version)
+    table = summarise(summary_dir) if summary_dir.exists() else ""
+    return RunResult(statuses, table, summary_dir)
+
+
+def summarise(run_dir: Path) -> str:
+    """Write and return the summary of a task folder (``<out>/<task>@v<version>``)."""
+    from bench.summary import write_summary
+
+    task_name, version = _parse_task_dir(run_dir)
+    task = get_task(task_name)
+    if task.version != version:
+        raise BenchError(
+            f"{run_dir} holds {task_name} v{version}; this suite runs "
+            f"v{task.version} and never mixes versions"
+        )
+    records = iter_records(run_dir)
+    if not records:
+        raise RecordError(f"no records in {run_dir}")
+    return write_summary(task, records, run_dir)
+
+
+def task_dirs(run_dir: Path) -> list[Path]:
+    """The task folders in ``run_dir`` (or ``run_dir`` itself if it is one)."""
+    if not run_dir.is_dir():
+        raise BenchError(f"no run directory at {run_dir}")
+    if "@v" in run_dir.name:
+        return [run_dir]
+    found = sorted(p for p in run_dir.iterdir() if p.is_dir() and "@v" in p.name)
+    if not found:
+        raise BenchError(f"{run_dir} holds no results (expected <task>@v<version> folders)")
+    return found
+
+
+def _parse_task_dir(path: Path) -> tuple[str, int]:
+    name, _, version = path.name.partition("@v")
+    if not version.isdigit():
+        raise BenchError(f"{path} is not a task folder (expected <task>@v<version>)")
+    return name, int(version)

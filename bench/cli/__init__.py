@@ -1,0 +1,67 @@
+"""The ``bench`` command line: a thin argparse layer over :mod:`bench.api`.
+
+One module per subcommand, each with ``add_parser(subparsers)`` and ``main(args)``.
+User errors print one line and exit with status 2; nothing heavy is imported until a
+subcommand needs it, so ``bench --help`` and ``bench list`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bench import __version__
+from bench.cli import list_cmd, privacy_cmd, risk_cmd, run_cmd, show_cmd
+from bench.errors import BenchError
+
+SUBCOMMANDS = (list_cmd, run_cmd, show_cmd, privacy_cmd, risk_cmd)
+EPILOG = """examples:
+  bench list
+  bench run --task recon-attack --eps 1,10,inf
+  bench show runs/
+  bench privacy --sigma 1.5 --sample-rate 0.04 --steps 2250 --delta 1e-5 --accountant rdp
+  bench risk --epsilon 8 --delta 1e-5 --dim 1024 --mse-threshold 0.01 --prior-size 10
+"""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, like every other user error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="bench",
+        description="PrivMedBench: privacy-preserving deep learning benchmarks "
+        "for medical imaging.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"privmedbench {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
+    )
+    for module in SUBCOMMANDS:
+        module.add_parser(sub).set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bench`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; finished cells are kept, re-run to resume", file=sys.stderr)
+        return 130

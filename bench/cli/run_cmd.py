@@ -1,0 +1,137 @@
+"""``bench run``: run a task's grid of (method x epsilon x seed) cells, resuming."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.config import PROFILES, check_profile
+from bench.errors import BenchError
+from bench.privacy.budget import ACCOUNTANTS, parse_epsilons
+from bench.tasks import get_task
+
+EPILOG = """examples:
+  bench run --task recon-attack --eps 1,10,inf
+  bench run --task recon-attack --eps 1,3,10 --methods prior-free --seeds 0,1,2 --profile smoke
+  bench run --task recon-attack --set trials=1000 --out runs/more-trials
+
+Re-running the same command skips finished cells; --overwrite recomputes them.
+"""
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "run",
+        help="run a task's epsilon grid",
+        epilog=EPILOG,
+        description="Run every (method, epsilon, seed) cell of a task that has "
+        "no finished record, then print and save the summary.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--task", required=True, help="task id (see bench list)")
+    p.add_argument(
+        "--eps", help="comma-separated epsilons, 'inf' = non-private (default: the task's grid)"
+    )
+    p.add_argument("--methods", help="comma-separated methods (default: the task's)")
+    p.add_argument("--seeds", help="comma-separated integer seeds (default: the task's)")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="smoke | small | paper (default: paper with CUDA, small without)",
+    )
+    p.add_argument(
+        "--data",
+        default="phantom",
+        help="dataset name, or 'phantom' for the task's built-in phantoms (default)",
+    )
+    p.add_argument("--data-root", type=Path, help="folder of a real dataset")
+    p.add_argument("--out", type=Path, default=Path("runs"), help="results folder (runs/)")
+    p.add_argument("--overwrite", action="store_true", help="recompute finished cells")
+    p.add_argument("--launcher", choices=("local", "submitit"), default="local")
+    p.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when available)")
+    p.add_argument(
+        "--accountant",
+        choices=ACCOUNTANTS,
+        default="prv",
+        help="accountant of the reported guarantee; the other one cross-checks",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a method setting (repeatable)",
+    )
+    return p
+
+
+def parse_list(text: str | None, default: tuple, kind: str, convert=str) -> tuple:
+    """Parse a comma-separated flag, or return ``default`` when it was not given."""
+    if text is None:
+        return default
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        raise BenchError(f"bad {kind} list {text!r}")
+    try:
+        return tuple(dict.fromkeys(convert(item) for item in items))
+    except ValueError:
+        raise BenchError(f"bad {kind} list {text!r}") from None
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BenchError(f"bad --set {item!r}: expected KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def resolve_device(text: str | None) -> str:
+    import torch
+
+    if text is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if text.startswith("cuda") and not torch.cuda.is_available():
+        raise BenchError(f"--device {text} asked for, but CUDA is not available here")
+    if text != "cpu" and not text.startswith("cuda"):
+        raise BenchError(f"bad --device {text!r}: expected cpu, cuda or cuda:N")
+    return text
+
+
+def build_request(args: argparse.Namespace):
+    from bench.config import default_profile
+    from bench.runner import RunRequest
+
+    task = get_task(args.task)
+    dataset = task.datasets[0] if args.data == "phantom" else args.data
+    return RunRequest(
+        task=task.name,
+        epsilons=parse_epsilons(args.eps) if args.eps is not None else task.default_eps,
+        methods=parse_list(args.methods, task.default_methods, "method"),
+        seeds=parse_list(args.seeds, task.default_seeds, "seed", int),
+        profile=check_profile(args.profile) if args.profile else default_profile(),
+        dataset=dataset,
+        data_root=args.data_root,
+        out=args.out,
+        device=resolve_device(args.device),
+        accountant=args.accountant,
+        overwrite=args.overwrite,
+        overrides=parse_overrides(args.overrides),
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.api import run
+
+    request = build_request(args)
+    result = run(request, launcher=args.launcher)
+    if result.table:
+        print(result.table)
+        print(f"\n(saved {result.summary_dir}/summary.md, summary.csv, summary.png)")
+    for status in result.failed:
+        print(f"bench: cell {status.cell.label} failed: {status.error}", file=sys.stderr)
+    return 1 if result.failed else 0

@@ -1,0 +1,484 @@
+"""Procedural short-axis cine MRI phantoms of the heart, rendered from an attribute vector.
+
+Each subject has an end-diastolic (ED) and an end-systolic (ES) frame, stored as two
+consecutive samples (index ``2k`` is ED and ``2k + 1`` is ES of subject ``k``), as in
+UK Biobank. Attributes are drawn first (a UK Biobank-like adult population for the
+``private`` variant, an ACDC-like pathology mix for ``public``), then the anatomy is
+rendered from them: a truncated bullet-shaped LV cavity sized to LVEDV / LVESV, a
+myocardial ring of thickness MYOEDTHICK / MYOESTHICK (the ES value follows from a
+constant myocardial volume), an RV crescent on the septum sized to RVEDV / RVESV,
+all rotated by ANGLE and spanning DEPTH slices. The image has SSFP contrast (bright
+blood, dark myocardium, bright fat, dark lungs), a smooth bias field and Rician noise,
+scaled to [0, 1] per volume. Pure numpy + scipy.ndimage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import ndimage
+
+from bench.datasets.phantoms._texture import power_law_noise, scale_unit, smooth_field
+
+ATTRIBUTES: tuple[str, ...] = (
+    "LVEDV", "LVESV", "LVEF", "RVEDV", "RVESV", "RVEF", "MYOESTHICK", "MYOEDTHICK",
+    "AGE", "SEX", "BMI", "ESED", "ANGLE", "DEPTH",
+)  # fmt: skip
+LABELS: dict[str, int] = {"background": 0, "LV": 1, "myocardium": 2, "RV": 3}
+VOXEL_MM: tuple[float, float, float] = (10.0, 1.8269, 1.8269)
+PAPER_SHAPE: tuple[int, int, int] = (13, 96, 96)
+PUBLIC_GROUPS: tuple[str, ...] = ("NOR", "MINF", "DCM", "HCM", "ARV")
+_VARIANTS = {"private": 1, "public": 2}
+
+
+@dataclass(frozen=True)
+class CardiacPhantoms:
+    """A batch of cardiac phantoms.
+
+    Attributes:
+        images: float32 (n, D, H, W) in [0, 1].
+        masks: uint8 (n, D, H, W), labels as in ``LABELS``.
+        attributes: float32 (n, 14) in ``ATTRIBUTES`` order, raw units (mL, %, mm,
+            years, SEX 1 = male, kg/m2, ESED 1 = ED / 0 = ES, ANGLE in degrees,
+            DEPTH = number of slices that contain heart).
+        variant: ``"public"`` or ``"private"``.
+        spacing_mm: Voxel size (slice, row, column) in mm.
+    """
+
+    images: np.ndarray
+    masks: np.ndarray
+    attributes: np.ndarray
+    variant: str
+    spacing_mm: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class _Scanner:
+    """Relative tissue signals and acquisition of one scanner profile (blood = 1)."""
+
+    myocardium: tuple[float, float]
+    fat: float
+    tissue: float
+    noise: tuple[float, float]
+    bias: float
+    psf_mm: float
+
+
+_SCANNERS = {
+    "private": _Scanner((0.24, 0.32), 0.80, 0.30, (0.02, 0.04), 0.20, 0.9),
+    "public": _Scanner((0.32, 0.42), 0.65, 0.36, (0.04, 0.08), 0.45, 1.3),
+}
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """Subject-level attributes (ED and ES share them)."""
+
+    sex: float
+    age: float
+    bmi: float
+    lvedv: float
+    lvef: float
+    rvedv: float
+    rvef: float
+    ed_thick: float
+    length_mm: float
+    shortening: float
+
+
+@dataclass(frozen=True)
+class _Pose:
+    """Shape and placement parameters of one subject's heart (mm, radians)."""
+
+    ecc: float
+    taper: float
+    angle: float
+    centre: np.ndarray
+    drift: np.ndarray
+    rv_dir: float
+    rv_span: float
+    fat_mm: float
+    fat_phase: np.ndarray
+    first: int
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Per-slice geometry of one cardiac phase; arrays have one entry per slice."""
+
+    cavity: np.ndarray
+    thick: np.ndarray
+    rv_width: np.ndarray
+    first: int
+    apex: int
+    wall: float
+
+
+def make_cardiac(
+    n: int,
+    variant: Literal["public", "private"],
+    shape: tuple[int, int, int] = PAPER_SHAPE,
+    seed: int = 0,
+) -> CardiacPhantoms:
+    """Generate ``n`` cardiac short-axis phantoms (ED and ES frames alternate).
+
+    Sample ``i`` depends only on ``(seed, variant, i // 2, i % 2, shape)``, not on ``n``.
+    The field of view stays that of the paper shape: a smaller shape has larger voxels.
+
+    Args:
+        n: Number of samples (frames), at least 1.
+        variant: ``"private"`` (UK Biobank-like) or ``"public"`` (ACDC-like pathology mix,
+            another scanner profile).
+        shape: (D, H, W), D >= 4 slices, H, W >= 16 pixels.
+        seed: Seed of the whole data set.
+
+    Returns:
+        A ``CardiacPhantoms`` batch.
+
+    Raises:
+        ValueError: On an unknown variant, a bad ``n`` or a bad ``shape``.
+
+    Example:
+        >>> data = make_cardiac(2, "private", shape=(8, 32, 32))
+        >>> data.images.shape, data.masks.dtype.name, data.attributes.shape
+        ((2, 8, 32, 32), 'uint8', (2, 14))
+        >>> data.attributes[:, ATTRIBUTES.index("ESED")].tolist()
+        [1.0, 0.0]
+    """
+    shape = _validate(n, variant, shape)
+    spacing = (
+        VOXEL_MM[0] * PAPER_SHAPE[0] / shape[0],
+        VOXEL_MM[1] * PAPER_SHAPE[1] / shape[1],
+        VOXEL_MM[2] * PAPER_SHAPE[2] / shape[2],
+    )
+    images = np.empty((n, *shape), dtype=np.float32)
+    masks = np.empty((n, *shape), dtype=np.uint8)
+    attributes = np.empty((n, len(ATTRIBUTES)), dtype=np.float32)
+    for i in range(n):
+        images[i], masks[i], attributes[i] = _sample(seed, variant, i, shape, spacing)
+    return CardiacPhantoms(images, masks, attributes, variant, spacing)
+
+
+def mask_volumes_ml(masks: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    """Volume in mL of each label of ``LABELS`` (LV, myocardium, RV) in one or more masks.
+
+    Args:
+        masks: Integer labels, (D, H, W) or (n, D, H, W).
+        spacing_mm: Voxel size in mm.
+
+    Returns:
+        Array (..., 3) with the LV, myocardium and RV volumes in mL.
+
+    Example:
+        >>> mask = np.zeros((2, 10, 10), dtype=np.uint8); mask[0, :5] = 1
+        >>> mask_volumes_ml(mask, (10.0, 2.0, 2.0)).tolist()
+        [2.0, 0.0, 0.0]
+    """
+    voxel_ml = float(np.prod(spacing_mm)) / 1000.0
+    axes = tuple(range(masks.ndim - 3, masks.ndim))
+    labels = (LABELS["LV"], LABELS["myocardium"], LABELS["RV"])
+    return np.stack([(masks == k).sum(axis=axes) * voxel_ml for k in labels], axis=-1)
+
+
+def _validate(n: int, variant: str, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    if variant not in _VARIANTS:
+        raise ValueError(f"unknown cardiac variant {variant!r}; expected one of {list(_VARIANTS)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    shape = tuple(shape)
+    if len(shape) != 3 or not all(isinstance(s, (int, np.integer)) for s in shape):
+        raise ValueError(f"shape must be three integers (D, H, W), got {shape!r}")
+    if shape[0] < 4 or min(shape[1:]) < 16:
+        raise ValueError(f"shape {shape!r} too small: need D >= 4 slices and H, W >= 16")
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+def _sample(seed: int, variant: str, index: int, shape, spacing):
+    """Render sample ``index``: the ED (even) or ES (odd) frame of subject ``index // 2``."""
+    streams = np.random.SeedSequence([seed, _VARIANTS[variant], index // 2]).spawn(4)
+    subject_rng, scene_rng = (np.random.default_rng(s) for s in streams[:2])
+    is_ed = index % 2 == 0
+    subject = _sample_subject(subject_rng, variant)
+    pose = _sample_pose(subject_rng, variant, subject, shape[0], spacing[0])
+    ed, es = _frames(subject, pose, shape[0], spacing[0])
+    frame = ed if is_ed else es
+    coords = _heart_coordinates(shape, spacing, pose)
+    anatomy = _anatomy(frame, pose, *coords)
+    scanner = _SCANNERS[variant]
+    scene = _Scene(scene_rng, scanner, shape)
+    image = _paint(scene, anatomy, pose, frame, coords)
+    image = _acquire(scene, image, spacing, np.random.default_rng(streams[2 + int(not is_ed)]))
+    return image, _labels(anatomy), _attributes(subject, pose, ed, es, is_ed)
+
+
+def _sample_subject(rng: np.random.Generator, variant: str) -> _Subject:
+    """UK Biobank-like adult (private) or ACDC-like pathology mix (public)."""
+    male = float(rng.random() < 0.5)
+    if variant == "private":
+        age, bmi = np.clip(rng.normal(64.0, 7.5), 45, 82), np.exp(rng.normal(np.log(26.5), 0.15))
+    else:
+        age, bmi = np.clip(rng.normal(55.0, 15.0), 18, 90), np.exp(rng.normal(np.log(26.0), 0.18))
+    bmi = float(np.clip(bmi, 17.0, 45.0))
+    size = np.exp(rng.normal(0.0, 0.12)) * (1 + 0.008 * (bmi - 26.5)) * (1 - 0.003 * (age - 64))
+    values = {
+        "lvedv": (150.0 if male else 122.0) * size,
+        "lvef": float(np.clip(rng.normal(60.0 if male else 63.0, 4.5), 48, 75)),
+        "rvedv": (150.0 if male else 122.0) * size * np.exp(rng.normal(0.06 if male else 0.02, 0.06)),
+        "rvef": float(np.clip(rng.normal(56.0 if male else 59.0, 4.5), 45, 72)),
+        "ed_thick": float(np.clip(rng.normal(7.3 if male else 6.3, 0.7) + 0.02 * (age - 64), 4.5, 11)),
+        "length_mm": rng.normal(93.0 if male else 85.0, 5.0) * size ** (1 / 3),
+    }
+    group = rng.choice(PUBLIC_GROUPS) if variant == "public" else "NOR"
+    values = _apply_pathology(rng, str(group), values)
+    shortening = float(np.clip(0.12 * values["lvef"] / 62 + rng.normal(0, 0.02), 0.03, 0.2))
+    return _Subject(male, float(round(age)), bmi, shortening=shortening, **values)
+
+
+def _apply_pathology(rng: np.random.Generator, group: str, values: dict) -> dict:
+    """Shift the attributes as ACDC's groups do: DCM, HCM, MINF, ARV; NOR unchanged."""
+    values = dict(values)
+    u = rng.uniform(size=4)
+    if group == "DCM":
+        values["lvedv"] *= 1.5 + 0.7 * u[0]
+        values["lvef"] = 10.0 + 30.0 * u[1]
+        values["ed_thick"] *= 0.75 + 0.2 * u[2]
+        values["length_mm"] *= 1.1
+    elif group == "HCM":
+        values["lvedv"] *= 0.7 + 0.3 * u[0]
+        values["lvef"] = 65.0 + 15.0 * u[1]
+        values["ed_thick"] = 12.0 + 8.0 * u[2]
+    elif group == "MINF":
+        values["lvedv"] *= 1.1 + 0.5 * u[0]
+        values["lvef"] = 20.0 + 25.0 * u[1]
+        values["ed_thick"] *= 0.85 + 0.15 * u[2]
+    elif group == "ARV":
+        values["rvedv"] *= 1.5 + 0.7 * u[0]
+        values["rvef"] = 20.0 + 25.0 * u[1]
+    return values
+
+
+def _sample_pose(rng, variant: str, subject: _Subject, depth: int, dz: float) -> _Pose:
+    """Shape, orientation and placement; the stack starts 0-2 slices above the base."""
+    angle_sd, angle_mean = (8.0, 0.0) if variant == "private" else (15.0, -5.0)
+    angle = np.deg2rad(np.clip(rng.normal(angle_mean, angle_sd), -45, 45))
+    offset = np.array([10.0, 0.0]) + rng.normal(0.0, 5.0, size=2)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    depth_ed = int(np.clip(round(subject.length_mm / dz), 3, depth))
+    return _Pose(
+        ecc=rng.uniform(0.82, 0.98),
+        taper=rng.uniform(2.2, 3.5),
+        angle=float(angle),
+        centre=rotation @ offset,
+        drift=rng.normal(0.0, 1.5, size=2),
+        rv_dir=np.deg2rad(165.0 + rng.normal(0.0, 6.0)),
+        rv_span=np.deg2rad(rng.uniform(75.0, 100.0)),
+        fat_mm=float(np.clip(1.0 + 0.25 * (subject.bmi - 22) + rng.normal(0, 1), 0.5, 8.0)),
+        fat_phase=rng.uniform(0, 2 * np.pi, size=4),
+        first=int(min(depth - depth_ed, rng.integers(0, 3))),
+    )
+
+
+def _cavity_radii(volume_ml: float, n_cav: int, pose: _Pose, dz: float) -> np.ndarray:
+    """Major semi-axes (mm) of the cavity ellipses from base to apex with the given volume."""
+    u = (np.arange(n_cav) + 0.5) / n_cav
+    profile = (1.0 - u**pose.taper) ** (1.0 / pose.taper)
+    scale = np.sqrt(volume_ml * 1000.0 / (dz * np.pi * pose.ecc * np.sum(profile**2)))
+    return scale * profile
+
+
+def _rv_widths(volume_ml: float, epi: tuple[np.ndarray, np.ndarray], pose: _Pose, dz: float):
+    """Crescent widths (mm) per RV slice so that the RV areas add up to ``volume_ml``.
+
+    The crescent spans ``rv_span`` either side of ``rv_dir`` with width
+    ``w * (1 - (dphi / span)**2)**0.6`` outside the epicardial ellipse, so its area
+    ``I1 * w + I2 * w**2`` is quadratic in ``w``.
+    """
+    semi_a, semi_b = epi
+    n_rv = len(semi_a)
+    v = (np.arange(n_rv) + 0.5) / n_rv
+    areas = volume_ml * 1000.0 / dz * (1 - v**2) / np.sum(1 - v**2)
+    dphi = np.linspace(-pose.rv_span, pose.rv_span, 181)
+    prof = (1 - (dphi / pose.rv_span) ** 2) ** 0.6
+    phi = pose.rv_dir + dphi
+    r_epi = 1 / np.sqrt(np.cos(phi) ** 2 / semi_a[:, None] ** 2 + np.sin(phi) ** 2 / semi_b[:, None] ** 2)
+    i1 = np.trapezoid(r_epi * prof, dphi, axis=1)
+    i2 = 0.5 * np.trapezoid(prof**2, dphi)
+    return (-i1 + np.sqrt(i1**2 + 4 * i2 * areas)) / (2 * i2)
+
+
+def _frames(subject: _Subject, pose: _Pose, depth: int, dz: float) -> tuple[_Frame, _Frame]:
+    """ED and ES geometry: apex fixed, base descending, myocardial volume conserved."""
+    depth_ed = int(np.clip(round(subject.length_mm / dz), 3, depth))
+    depth_es = int(np.clip(round(subject.length_mm * (1 - subject.shortening) / dz), 3, depth_ed))
+    apex = pose.first + depth_ed - 1
+    lvesv = subject.lvedv * (1 - subject.lvef / 100)
+    rvesv = subject.rvedv * (1 - subject.rvef / 100)
+    a_ed = _cavity_radii(subject.lvedv, depth_ed - 1, pose, dz)
+    a_es = _cavity_radii(lvesv, depth_es - 1, pose, dz)
+    t_ed = subject.ed_thick
+    myo = np.sum(t_ed * a_ed * (1 + pose.ecc) + t_ed**2)
+    s_es = np.sum(a_es) * (1 + pose.ecc)
+    t_es = (-s_es + np.sqrt(s_es**2 + 4 * len(a_es) * myo)) / (2 * len(a_es))
+    cap = 1.3 * t_ed + 2.0
+    ed = _frame(a_ed, t_ed, cap, subject.rvedv, pose, depth, apex, dz)
+    es = _frame(a_es, t_es, cap, rvesv, pose, depth, apex, dz)
+    return ed, es
+
+
+def _frame(radii, thick, cap, rv_ml, pose: _Pose, depth: int, apex: int, dz: float) -> _Frame:
+    """Lay one phase's cavity radii, wall thickness and RV widths onto the slice axis."""
+    n_cav = len(radii)
+    first = apex - n_cav
+    cavity, thicks, widths = np.zeros(depth), np.zeros(depth), np.zeros(depth)
+    cavity[first:apex] = radii
+    thicks[first:apex] = thick
+    thicks[apex] = cap
+    n_rv = max(1, round(0.85 * n_cav))
+    epi = (radii[:n_rv] + thick, pose.ecc * radii[:n_rv] + thick)
+    widths[first : first + n_rv] = _rv_widths(rv_ml, epi, pose, dz)
+    return _Frame(cavity, thicks, widths, first, apex, float(thick))
+
+
+def _heart_coordinates(shape, spacing, pose: _Pose) -> tuple[np.ndarray, np.ndarray]:
+    """Heart-frame coordinates (mm) of every voxel: x lateral (right), y anterior (up)."""
+    depth, rows, cols = shape
+    x = (np.arange(cols) - (cols - 1) / 2) * spacing[2]
+    y = -(np.arange(rows) - (rows - 1) / 2) * spacing[1]
+    shift = pose.centre + np.outer(np.arange(depth) - depth / 2, pose.drift)
+    dx = x[None, None, :] - shift[:, 0, None, None]
+    dy = y[None, :, None] - shift[:, 1, None, None]
+    cos, sin = np.cos(pose.angle), np.sin(pose.angle)
+    return cos * dx + sin * dy, -sin * dx + cos * dy
+
+
+def _anatomy(frame: _Frame, pose: _Pose, ux: np.ndarray, uy: np.ndarray) -> dict:
+    """Boolean maps of the labelled structures and of the unlabelled heart surroundings."""
+    a = frame.cavity[:, None, None]
+    t = frame.thick[:, None, None]
+    semi_a, semi_b = a + t, pose.ecc * a + t
+    heart = (frame.thick > 0)[:, None, None]
+    r, phi = np.hypot(ux, uy), np.arctan2(uy, ux)
+    cos2, sin2 = (ux / np.maximum(r, 1e-9)) ** 2, (uy / np.maximum(r, 1e-9)) ** 2
+    r_epi = 1 / np.sqrt(cos2 / np.maximum(semi_a, 1e-6) ** 2 + sin2 / np.maximum(semi_b, 1e-6) ** 2)
+    cavity = (a > 0) & ((ux / np.maximum(a, 1e-6)) ** 2 + (uy / np.maximum(pose.ecc * a, 1e-6)) ** 2 < 1)
+    epi = heart & (r < r_epi)
+    dphi = np.angle(np.exp(1j * (phi - pose.rv_dir)))
+    prof = np.clip(1 - (dphi / pose.rv_span) ** 2, 0, None) ** 0.6
+    width = frame.rv_width[:, None, None] * prof
+    rv = (width > 0) & (r >= r_epi) & (r < r_epi + width)
+    r_out = r_epi + np.where(width > 0, width + 3.0, 0.0)
+    fat = pose.fat_mm * np.clip(1 + 0.6 * sum(np.cos((k + 1) * phi + p) for k, p in enumerate(pose.fat_phase)) / 2, 0, None)
+    return {
+        "cavity": cavity, "myocardium": epi & ~cavity, "rv": rv,
+        "rv_wall": heart & (width > 0) & ~rv & ~epi & (r < r_out),
+        "fat": heart & (r >= r_out) & (r < r_out + fat),
+        "pericardium": heart & (r >= r_out + fat) & (r < r_out + fat + 1.5),
+        "papillary": _papillary(frame, pose, ux, uy),
+    }  # fmt: skip
+
+
+def _papillary(frame: _Frame, pose: _Pose, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """Two papillary muscles in the mid and apical cavity (image only; labelled LV)."""
+    n_cav = frame.apex - frame.first
+    k = np.arange(len(frame.cavity)) - frame.first
+    active = ((k >= 0.25 * n_cav) & (k < n_cav - 0.5))[:, None, None]
+    a = frame.cavity[:, None, None]
+    radius = np.clip(0.16 * frame.cavity.max(), 2.5, 6.0)
+    out = np.zeros(ux.shape, dtype=bool)
+    for angle in (np.deg2rad(45.0), np.deg2rad(-120.0)):
+        cx, cy = 0.62 * a * np.cos(angle), 0.62 * pose.ecc * a * np.sin(angle)
+        out |= np.hypot(ux - cx, uy - cy) < radius
+    return out & active
+
+
+def _labels(anatomy: dict) -> np.ndarray:
+    labels = np.zeros(anatomy["cavity"].shape, dtype=np.uint8)
+    labels[anatomy["myocardium"]] = LABELS["myocardium"]
+    labels[anatomy["rv"]] = LABELS["RV"]
+    labels[anatomy["cavity"]] = LABELS["LV"]
+    return labels
+
+
+class _Scene:
+    """Subject-level randomness of the surroundings and of the scan (shared by ED and ES)."""
+
+    def __init__(self, rng: np.random.Generator, scanner: _Scanner, shape):
+        self.scanner = scanner
+        self.texture = power_law_noise(rng, shape, beta=2.5)
+        self.lungs = power_law_noise(rng, shape, beta=3.5)
+        self.bias = smooth_field(rng, shape[1], shape[2])
+        self.slice_gain = 1 + rng.normal(0, 0.03, size=shape[0])
+        self.myocardium = rng.uniform(*scanner.myocardium)
+        self.noise = rng.uniform(*scanner.noise)
+        self.chest = rng.uniform(45.0, 70.0)
+        self.lung_shift = rng.normal(0.0, 8.0, size=2)
+
+
+def _paint(scene: _Scene, anatomy: dict, pose: _Pose, frame: _Frame, coords) -> np.ndarray:
+    """Noise-free SSFP-like signal: background first, then the heart's layers on top."""
+    sc = scene.scanner
+    image = _background(scene, frame, coords)
+    blood = 1.0 + 0.04 * scene.texture
+    layers = (
+        ("fat", sc.fat * (1 + 0.08 * scene.texture)),
+        ("pericardium", 0.12),
+        ("myocardium", scene.myocardium),
+        ("rv_wall", scene.myocardium),
+        ("rv", 0.95 * blood),
+        ("cavity", blood),
+        ("papillary", scene.myocardium * 1.1),
+    )
+    for name, value in layers:
+        image = np.where(anatomy[name], value, image)
+    return image
+
+
+def _ellipse(ux, uy, centre, semi) -> np.ndarray:
+    return ((ux - centre[0]) / semi[0]) ** 2 + ((uy - centre[1]) / semi[1]) ** 2
+
+
+def _background(scene: _Scene, frame: _Frame, coords) -> np.ndarray:
+    """Chest wall, lungs, liver, descending aorta and, above the base, atria and aortic root."""
+    ux, uy = coords
+    sc = scene.scanner
+    image = sc.tissue * (1 + 0.35 * np.tanh(scene.texture))
+    z = np.arange(ux.shape[0])[:, None, None]
+    liver_scale = np.clip((z - frame.apex + 2.5) / 3.0, 0.05, 1.0)
+    image = np.where(_ellipse(ux, uy, (-45, -80), (85 * liver_scale, 55 * liver_scale)) < 1, 0.42, image)
+    lx, ly = scene.lung_shift
+    lungs = np.minimum(_ellipse(ux, uy, (85 + lx, 5 + ly), (42, 80)), _ellipse(ux, uy, (-95 + lx, 15 + ly), (40, 75)))
+    image = np.where(lungs + 0.15 * scene.lungs < 1, 0.04 + 0.02 * scene.lungs, image)
+    wall = uy - scene.chest
+    image = np.where(wall > 0, np.where(wall > 14, sc.fat * (1 + 0.05 * scene.texture), 0.3), image)
+    image = np.where(_ellipse(ux, uy, (28, -62), (11, 11)) < 1, 0.85, image)
+    above = z < frame.first
+    image = np.where(above & (_ellipse(ux, uy, (8, -22), (30, 20)) < 1), 0.9, image)
+    image = np.where(above & (_ellipse(ux, uy, (-10, 8), (14, 14)) < 1), 0.95, image)
+    return image
+
+
+def _acquire(scene: _Scene, image: np.ndarray, spacing, rng: np.random.Generator) -> np.ndarray:
+    """In-plane blur, multiplicative bias field, Rician noise, robust scaling to [0, 1]."""
+    sc = scene.scanner
+    sigma = (0.0, sc.psf_mm / spacing[1], sc.psf_mm / spacing[2])
+    image = ndimage.gaussian_filter(image, sigma, mode="nearest")
+    image = image * np.exp(sc.bias * scene.bias)[None] * scene.slice_gain[:, None, None]
+    noise = rng.normal(0.0, scene.noise, size=(2, *image.shape))
+    image = np.hypot(image + noise[0], noise[1])
+    return scale_unit(image, 99.5)
+
+
+def _attributes(subject: _Subject, pose: _Pose, ed: _Frame, es: _Frame, is_ed: bool) -> np.ndarray:
+    frame = ed if is_ed else es
+    lvesv = subject.lvedv * (1 - subject.lvef / 100)
+    rvesv = subject.rvedv * (1 - subject.rvef / 100)
+    values = {
+        "LVEDV": subject.lvedv, "LVESV": lvesv, "LVEF": subject.lvef,
+        "RVEDV": subject.rvedv, "RVESV": rvesv, "RVEF": subject.rvef,
+        "MYOESTHICK": es.wall, "MYOEDTHICK": ed.wall,
+        "AGE": subject.age, "SEX": subject.sex, "BMI": subject.bmi, "ESED": float(is_ed),
+        "ANGLE": np.rad2deg(pose.angle), "DEPTH": float(frame.apex - frame.first + 1),
+    }  # fmt: skip
+    return np.array([values[name] for name in ATTRIBUTES], dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Privacy budgets, accounting, the opacus engine and the privacy block of a record."""

@@ -1,0 +1,156 @@
+"""Result records: one strict-JSON file per (task, method, epsilon, seed).
+
+Records live at ``<out>/<task>@v<version>/<method>/eps=<e>/seed=<s>.json`` and are
+written atomically, so a crash or kill never leaves a partial record; a present,
+parseable record is a finished cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import bench
+from bench.cache import write_json_atomic
+from bench.config import config_to_dict
+from bench.errors import RecordError
+from bench.metrics import higher_is_better
+from bench.privacy.budget import format_epsilon
+from bench.tasks.base import Cell, CellContext, CellOutput
+
+SCHEMA_VERSION = 1
+REQUIRED_KEYS = (
+    "schema_version",
+    "task",
+    "task_version",
+    "method",
+    "seed",
+    "epsilon",
+    "profile",
+    "dataset",
+    "config",
+    "config_hash",
+    "privacy",
+    "metrics",
+    "higher_is_better",
+    "risk",
+)
+
+
+def task_dir(out: Path, task: str, version: int) -> Path:
+    """The folder holding every record of one task version."""
+    return out / f"{task}@v{version}"
+
+
+def record_path(out: Path, version: int, cell: Cell) -> Path:
+    """The deterministic path of a cell's record."""
+    eps = format_epsilon(cell.epsilon)
+    return task_dir(out, cell.task, version) / cell.method / f"eps={eps}" / f"seed={cell.seed}.json"
+
+
+def config_hash(config_dict: dict[str, Any]) -> str:
+    """A short hash identifying a method config (used to detect mixed configs in a run dir)."""
+    text = json.dumps(config_dict, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def build_record(ctx: CellContext, output: CellOutput, wall_time_s: float) -> dict[str, Any]:
+    """The full record of a finished cell."""
+    config = config_to_dict(ctx.config)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": ctx.task.name,
+        "task_version": ctx.task.version,
+        "method": ctx.cell.method,
+        "seed": ctx.cell.seed,
+        "epsilon": format_epsilon(ctx.cell.epsilon),
+        "profile": ctx.profile,
+        "dataset": output.dataset,
+        "config": config,
+        "config_hash": config_hash(config),
+        "code": code_version(),
+        "environment": environment(ctx.device),
+        "wall_time_s": round(wall_time_s, 3),
+        "privacy": output.privacy,
+        "metrics": output.metrics,
+        "higher_is_better": {name: higher_is_better(name) for name in output.metrics},
+        "risk": output.risk,
+    }
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write a record atomically (temp file + rename), strict JSON."""
+    write_json_atomic(path, record)
+
+
+def load_record(path: Path) -> dict[str, Any]:
+    """Read and minimally validate a record; a corrupt file raises :class:`RecordError`."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"no record at {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordError(f"corrupt record {path}: {exc}") from None
+    missing = (
+        [key for key in REQUIRED_KEYS if key not in record]
+        if isinstance(record, dict)
+        else list(REQUIRED_KEYS)
+    )
+    if missing:
+        raise RecordError(f"record {path} lacks {', '.join(missing)}")
+    return record
+
+
+def iter_records(root: Path) -> list[dict[str, Any]]:
+    """All records below ``root`` (a run dir or one task folder), sorted by path."""
+    return [load_record(path) for path in sorted(root.rglob("seed=*.json"))]
+
+
+@functools.cache
+def code_version() -> dict[str, Any]:
+    """The package version and, when the code is a git checkout, its commit."""
+    version: dict[str, Any] = {"package": "privmedbench", "version": bench.__version__}
+    root = Path(bench.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
+        version.update(git_commit=commit, git_dirty=bool(dirty.strip()))
+    except (OSError, subprocess.SubprocessError):
+        version.update(git_commit=None)
+    return version
+
+
+def environment(device: str) -> dict[str, Any]:
+    """Versions of the numerical stack and the device a cell ran on."""
+    import opacus
+    import torch
+
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "opacus": opacus.__version__,
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device.startswith("cuda"):
+        env["device_name"] = torch.cuda.get_device_name(torch.device(device))
+    return env

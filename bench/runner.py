@@ -1,0 +1,168 @@
+"""The grid runner: resolve cells, skip finished ones, run the rest, write records.
+
+Each step is a small named function; :func:`run_grid` only composes them. A failing
+cell writes nothing under its final name, is reported, and the other cells go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.config import apply_overrides, config_to_dict
+from bench.errors import BenchError, RecordError
+from bench.privacy.budget import PrivacyBudget
+from bench.records import build_record, config_hash, load_record, record_path, write_record
+from bench.registry import unknown_name_message
+from bench.tasks import get_method, get_task
+from bench.tasks.base import Cell, CellContext, TaskSpec
+
+log = logging.getLogger("bench")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A validated request to run a grid (what ``bench run`` parses its flags into)."""
+
+    task: str
+    epsilons: tuple[float, ...]
+    methods: tuple[str, ...]
+    seeds: tuple[int, ...]
+    profile: str
+    dataset: str
+    out: Path
+    data_root: Path | None = None
+    device: str = "cpu"
+    accountant: str = "prv"
+    overwrite: bool = False
+    overrides: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CellStatus:
+    """The outcome of one cell: ``done``, ``skipped`` (already finished) or ``failed``."""
+
+    cell: Cell
+    state: str
+    path: Path
+    error: str | None = None
+
+
+def expand_cells(request: RunRequest) -> list[Cell]:
+    """The grid in a stable order: method, then epsilon, then seed."""
+    return [
+        Cell(request.task, method, eps, seed)
+        for method in request.methods
+        for eps in request.epsilons
+        for seed in request.seeds
+    ]
+
+
+def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
+    """The context of one cell: its config for the profile with the user's overrides."""
+    task = get_task(request.task)
+    config = method_config(request, cell.method)
+    path = record_path(request.out, task.version, cell)
+    kwargs = {"progress": progress} if progress is not None else {}
+    return CellContext(
+        cell=cell,
+        task=task,
+        profile=request.profile,
+        config=config,
+        budget=PrivacyBudget(cell.epsilon, task.delta, request.accountant),
+        dataset=request.dataset,
+        data_root=request.data_root,
+        device=request.device,
+        artifacts_dir=path.with_suffix(""),
+        **kwargs,
+    )
+
+
+def is_finished(request: RunRequest, cell: Cell) -> bool:
+    """True when the cell's record exists and was made by the same profile and config.
+
+    A record of another profile or config under the same path raises instead of being
+    silently reused or overwritten: results of different settings are never mixed.
+    """
+    ctx = make_context(request, cell)
+    path = record_path(request.out, ctx.task.version, cell)
+    if request.overwrite or not path.exists():
+        return False
+    record = load_record(path)
+    mine = (request.profile, config_hash(config_to_dict(ctx.config)), request.dataset)
+    theirs = (record["profile"], record["config_hash"], record["dataset"].get("name"))
+    if mine != theirs:
+        raise RecordError(
+            f"{path} was made with profile/config/dataset {theirs}, not {mine}; "
+            "use --overwrite or another --out"
+        )
+    return True
+
+
+def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
+    """Run one cell and write its record; any exception becomes a ``failed`` status."""
+    ctx = make_context(request, cell, progress)
+    path = record_path(request.out, ctx.task.version, cell)
+    start = time.perf_counter()
+    try:
+        method = get_method(request.task, cell.method)
+        _seed_everything(ctx.derive_seed("global", cell.method, cell.epsilon))
+        output = method.run(ctx)
+        write_record(path, build_record(ctx, output, time.perf_counter() - start))
+    except Exception as exc:  # isolate the cell: report and let the grid go on
+        log.debug("cell %s failed:\n%s", cell.label, traceback.format_exc())
+        return CellStatus(cell, "failed", path, f"{type(exc).__name__}: {exc}")
+    return CellStatus(cell, "done", path)
+
+
+def method_config(request: RunRequest, method: str):
+    """The method's config for the profile, with the overrides that name its fields.
+
+    An override applies to every selected method that has the field, so that
+    ``--set trials=100`` changes all attacks at once.
+    """
+    config = get_method(request.task, method).configs[request.profile]
+    fields = {f.name for f in dataclasses.fields(config)}
+    return apply_overrides(config, {k: v for k, v in request.overrides.items() if k in fields})
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def validate_request(request: RunRequest) -> TaskSpec:
+    """Check every name and value before any cell runs; raise :class:`BenchError`."""
+    task = get_task(request.task)
+    if request.dataset not in task.datasets:
+        raise BenchError(
+            f"task {task.name!r} cannot use dataset {request.dataset!r} "
+            f"(accepted: {', '.join(task.datasets)})"
+        )
+    configs = [method_config(request, method) for method in request.methods]
+    known = {f.name for config in configs for f in dataclasses.fields(config)}
+    unknown = sorted(set(request.overrides) - known)
+    if unknown:
+        raise BenchError(unknown_name_message("setting", unknown[0], sorted(known)))
+    if any(not (e > 0) or math.isnan(e) for e in request.epsilons):
+        raise BenchError(f"bad epsilon grid {request.epsilons}")
+    _check_writable(request.out)
+    return task
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise BenchError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
