@@ -122,3 +122,19 @@ class CellOutput:
         bad = [k for k, v in self.metrics.items() if not math.isfinite(v)]
         if bad:
             raise ValueError(f"metrics must be finite numbers: {bad}")
+
+
+def lazy(target: str) -> Callable[[CellContext], CellOutput]:
+    """A method runner imported on first call (``"package.module:function"``).
+
+    Task declarations stay import-light this way: ``bench list`` never loads torch.
+    """
+    module_name, _, attr = target.partition(":")
+
+    def runner(ctx: CellContext) -> CellOutput:
+        import importlib
+
+        return getattr(importlib.import_module(module_name), attr)(ctx)
+
+    runner.__qualname__ = runner.__name__ = f"lazy({target})"
+    return runner

@@ -1,0 +1,95 @@
+"""Runner plumbing on the instant toy task: resume, isolation, atomic records, summary."""
+
+import json
+import math
+
+import pytest
+
+from bench.api import run
+from bench.errors import BenchError, RecordError
+from bench.records import load_record, record_path
+from bench.runner import RunRequest, expand_cells
+
+
+def _request(tmp_path, **kw):
+    base = dict(task="toy", epsilons=(1.0, 10.0, math.inf), methods=("toy-method",),
+                seeds=(0, 1), profile="smoke", dataset="phantom-mammo", out=tmp_path / "runs")
+    return RunRequest(**{**base, **kw})
+
+
+def test_grid_writes_one_strict_record_per_cell(toy_task, tmp_path):
+    result = run(_request(tmp_path))
+    assert [s.state for s in result.statuses] == ["done"] * 6
+    for cell in expand_cells(_request(tmp_path)):
+        path = record_path(tmp_path / "runs", 1, cell)
+        record = json.loads(path.read_text())  # strict JSON: parses with the stdlib
+        assert record["method"] == "toy-method" and record["seed"] == cell.seed
+        assert record["higher_is_better"] == {"mse_mean": False}
+    inf_record = load_record(tmp_path / "runs/toy@v1/toy-method/eps=inf/seed=0.json")
+    assert inf_record["privacy"]["target_epsilon"] is None
+    assert not list((tmp_path / "runs").rglob("*.tmp"))
+    for name in ("summary.md", "summary.csv", "summary.png"):
+        assert (tmp_path / "runs/toy@v1" / name).stat().st_size > 0
+
+
+def test_rerun_skips_finished_cells_and_overwrite_recomputes(toy_task, tmp_path):
+    run(_request(tmp_path))
+    path = tmp_path / "runs/toy@v1/toy-method/eps=1/seed=0.json"
+    mtime = path.stat().st_mtime_ns
+    again = run(_request(tmp_path))
+    assert {s.state for s in again.statuses} == {"skipped"}
+    assert path.stat().st_mtime_ns == mtime
+    forced = run(_request(tmp_path, overwrite=True))
+    assert {s.state for s in forced.statuses} == {"done"}
+
+
+def test_failing_cell_is_isolated_and_writes_nothing(toy_task, tmp_path):
+    result = run(_request(tmp_path, overrides={"fail_at": "10"}))
+    states = {(s.cell.epsilon, s.cell.seed): s.state for s in result.statuses}
+    assert states[(10.0, 0)] == "failed" and states[(1.0, 0)] == "done"
+    assert not (tmp_path / "runs/toy@v1/toy-method/eps=10").exists()
+    assert "toy failure" in result.failed[0].error
+
+
+def test_records_of_another_config_are_not_mixed(toy_task, tmp_path):
+    run(_request(tmp_path))
+    with pytest.raises(RecordError, match="--overwrite or another --out"):
+        run(_request(tmp_path, overrides={"scale": "2"}))
+
+
+def test_corrupt_record_is_reported(toy_task, tmp_path):
+    run(_request(tmp_path))
+    (tmp_path / "runs/toy@v1/toy-method/eps=1/seed=0.json").write_text("{trunc")
+    with pytest.raises(RecordError, match="corrupt record"):
+        run(_request(tmp_path))
+
+
+def test_unknown_override_and_dataset_are_rejected_before_running(toy_task, tmp_path):
+    with pytest.raises(BenchError, match="unknown setting 'scal'"):
+        run(_request(tmp_path, overrides={"scal": "2"}))
+    with pytest.raises(BenchError, match="cannot use dataset"):
+        run(_request(tmp_path, dataset="phantom-cardiac"))
+    assert not (tmp_path / "runs/toy@v1").exists()
+
+
+def test_summary_aggregates_over_seeds(toy_task, tmp_path):
+    import pandas as pd
+
+    result = run(_request(tmp_path))
+    # mse_mean = 1/eps + seed -> mean over seeds 0,1 is 1/eps + 0.5, population std 0.5
+    table = pd.read_csv(tmp_path / "runs/toy@v1/summary.csv")
+    assert table["mse_mean_mean"].tolist() == pytest.approx([1.5, 0.6, 0.5])
+    assert table["mse_mean_std"].tolist() == pytest.approx([0.5, 0.5, 0.5])
+    assert table["seeds"].tolist() == [2, 2, 2]
+    assert "1.5 ± 0.5" in result.table and "inf (non-private)" in result.table
+
+
+@pytest.mark.integration
+def test_submitit_launcher_runs_cells_as_a_job_array(tmp_path):
+    # Jobs run in fresh processes, so the task must be a registered built-in one.
+    request = RunRequest(task="recon-attack", epsilons=(1.0, 10.0), methods=("prior-free",),
+                         seeds=(0,), profile="smoke", dataset="phantom-cardiac",
+                         out=tmp_path / "runs", overrides={"trials": "5"})
+    result = run(request, launcher="submitit", cluster="local")
+    assert [s.state for s in result.statuses] == ["done", "done"]
+    assert len(list((tmp_path / "runs").rglob("seed=0.json"))) == 2
