@@ -16,23 +16,38 @@ from dataclasses import dataclass
 from bench.tasks import register_method, register_task
 from bench.tasks.base import MethodSpec, TaskSpec, lazy
 
-TASK = register_task(TaskSpec(
-    name="recon-attack",
-    version=1,
-    description="reconstruction-attack success from DP-SGD updates vs formal upper bounds",
-    primary_metric="success_empirical",
-    bound_metric="success_bound",
-    summary_metrics=("success_empirical", "success_empirical_ci_low", "success_empirical_ci_high",
-                     "success_bound", "rero_bound", "coverage", "mse_mean", "psnr_mean",
-                     "ssim_mean"),
-    delta=1e-5,
-    default_eps=(1.0, 3.0, 10.0, 30.0, 100.0, math.inf),
-    default_seeds=(0,),
-    default_methods=("prior-free", "prior-free-hidden", "prior-free-dpsgd", "identification",
-                     "inverting-gradients"),
-    datasets=("phantom-cardiac", "phantom-mammo"),
-    privacy_unit="one image",
-))
+TASK = register_task(
+    TaskSpec(
+        name="recon-attack",
+        version=1,
+        description="reconstruction-attack success from DP-SGD updates vs formal upper bounds",
+        primary_metric="success_empirical",
+        bound_metric="success_bound",
+        summary_metrics=(
+            "success_empirical",
+            "success_empirical_ci_low",
+            "success_empirical_ci_high",
+            "success_bound",
+            "rero_bound",
+            "coverage",
+            "mse_mean",
+            "psnr_mean",
+            "ssim_mean",
+        ),
+        delta=1e-5,
+        default_eps=(1.0, 3.0, 10.0, 30.0, 100.0, math.inf),
+        default_seeds=(0,),
+        default_methods=(
+            "prior-free",
+            "prior-free-hidden",
+            "prior-free-dpsgd",
+            "identification",
+            "inverting-gradients",
+        ),
+        datasets=("phantom-cardiac", "phantom-mammo"),
+        privacy_unit="one image",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -87,36 +102,66 @@ def _profiles(smoke, small, paper) -> dict:
 
 
 _PF = PriorFreeConfig
-register_method(MethodSpec(
-    task="recon-attack", name="prior-free",
-    description="optimal prior-free attack: bias-free linear trap, batch size 1 (Riess et al.)",
-    configs=_profiles(_PF(trials=60), _PF(trials=400), _PF(trials=500)),
-    run=lazy("bench.tasks.recon_attack_cells:run_prior_free")))
-register_method(MethodSpec(
-    task="recon-attack", name="prior-free-hidden",
-    description="the same trap hidden inside a larger trainable network",
-    configs=_profiles(_PF(trials=60, hidden=True), _PF(trials=300, image_size=4, hidden=True),
-                      _PF(trials=500, image_size=8, hidden=True)),
-    run=lazy("bench.tasks.recon_attack_cells:run_prior_free")))
-register_method(MethodSpec(
-    task="recon-attack", name="prior-free-dpsgd",
-    description="prior-free attack over a DP-SGD schedule (q < 1, T > 1): K ~ Bin(T, q) "
-                "observations of the target",
-    configs=_profiles(_PF(trials=30, sample_rate=0.1, steps=30),
-                      _PF(trials=200, sample_rate=0.1, steps=50),
-                      _PF(trials=500, sample_rate=0.02, steps=500)),
-    run=lazy("bench.tasks.recon_attack_cells:run_prior_free")))
-register_method(MethodSpec(
-    task="recon-attack", name="identification",
-    description="informed adversary picking the target among n candidates by likelihood (ReRo)",
-    configs=_profiles(AttackConfig(trials=60, image_size=4), AttackConfig(trials=400, image_size=4),
-                      AttackConfig(trials=1000, image_size=8)),
-    run=lazy("bench.tasks.recon_attack_cells:run_identification")))
+register_method(
+    MethodSpec(
+        task="recon-attack",
+        name="prior-free",
+        description="optimal prior-free attack: bias-free linear trap, batch size 1 (Riess et al.)",
+        configs=_profiles(_PF(trials=60), _PF(trials=400), _PF(trials=500)),
+        run=lazy("bench.tasks.recon_attack_cells:run_prior_free"),
+    )
+)
+register_method(
+    MethodSpec(
+        task="recon-attack",
+        name="prior-free-hidden",
+        description="the same trap hidden inside a larger trainable network",
+        configs=_profiles(
+            _PF(trials=60, hidden=True),
+            _PF(trials=300, image_size=4, hidden=True),
+            _PF(trials=500, image_size=8, hidden=True),
+        ),
+        run=lazy("bench.tasks.recon_attack_cells:run_prior_free"),
+    )
+)
+register_method(
+    MethodSpec(
+        task="recon-attack",
+        name="prior-free-dpsgd",
+        description="prior-free attack over a DP-SGD schedule (q < 1, T > 1): K ~ Bin(T, q) "
+        "observations of the target",
+        configs=_profiles(
+            _PF(trials=30, sample_rate=0.1, steps=30),
+            _PF(trials=200, sample_rate=0.1, steps=50),
+            _PF(trials=500, sample_rate=0.02, steps=500),
+        ),
+        run=lazy("bench.tasks.recon_attack_cells:run_prior_free"),
+    )
+)
+register_method(
+    MethodSpec(
+        task="recon-attack",
+        name="identification",
+        description="informed adversary picking the target among n candidates by likelihood (ReRo)",
+        configs=_profiles(
+            AttackConfig(trials=60, image_size=4),
+            AttackConfig(trials=400, image_size=4),
+            AttackConfig(trials=1000, image_size=8),
+        ),
+        run=lazy("bench.tasks.recon_attack_cells:run_identification"),
+    )
+)
 _IG = InvertingGradientsConfig
-register_method(MethodSpec(
-    task="recon-attack", name="inverting-gradients",
-    description="optimisation-based attack (cosine loss + total variation, restarts) on a CNN",
-    configs=_profiles(_IG(trials=2, image_size=8, iterations=40, restarts=1),
-                      _IG(trials=12, image_size=16, iterations=150, restarts=2),
-                      _IG(trials=50, image_size=32, iterations=1000, restarts=4)),
-    run=lazy("bench.tasks.recon_attack_cells:run_inverting_gradients")))
+register_method(
+    MethodSpec(
+        task="recon-attack",
+        name="inverting-gradients",
+        description="optimisation-based attack (cosine loss + total variation, restarts) on a CNN",
+        configs=_profiles(
+            _IG(trials=2, image_size=8, iterations=40, restarts=1),
+            _IG(trials=12, image_size=16, iterations=150, restarts=2),
+            _IG(trials=50, image_size=32, iterations=1000, restarts=4),
+        ),
+        run=lazy("bench.tasks.recon_attack_cells:run_inverting_gradients"),
+    )
+)

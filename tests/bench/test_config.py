@@ -23,9 +23,13 @@ def test_overrides_parse_types():
 
 @pytest.mark.parametrize(
     ("key", "value", "match"),
-    [("trails", "3", "did you mean 'trials'"), ("trials", "x", "expects int"),
-     ("rate", "nan", "must be a number"), ("mode", "c", "must be one of"),
-     ("hidden", "maybe", "expects bool")],
+    [
+        ("trails", "3", "did you mean 'trials'"),
+        ("trials", "x", "expects int"),
+        ("rate", "nan", "must be a number"),
+        ("mode", "c", "must be one of"),
+        ("hidden", "maybe", "expects bool"),
+    ],
 )
 def test_bad_overrides_are_rejected(key, value, match):
     with pytest.raises(BenchError, match=match):

@@ -12,8 +12,15 @@ from bench.runner import RunRequest, expand_cells
 
 
 def _request(tmp_path, **kw):
-    base = dict(task="toy", epsilons=(1.0, 10.0, math.inf), methods=("toy-method",),
-                seeds=(0, 1), profile="smoke", dataset="phantom-mammo", out=tmp_path / "runs")
+    base = dict(
+        task="toy",
+        epsilons=(1.0, 10.0, math.inf),
+        methods=("toy-method",),
+        seeds=(0, 1),
+        profile="smoke",
+        dataset="phantom-mammo",
+        out=tmp_path / "runs",
+    )
     return RunRequest(**{**base, **kw})
 
 
@@ -87,9 +94,16 @@ def test_summary_aggregates_over_seeds(toy_task, tmp_path):
 @pytest.mark.integration
 def test_submitit_launcher_runs_cells_as_a_job_array(tmp_path):
     # Jobs run in fresh processes, so the task must be a registered built-in one.
-    request = RunRequest(task="recon-attack", epsilons=(1.0, 10.0), methods=("prior-free",),
-                         seeds=(0,), profile="smoke", dataset="phantom-cardiac",
-                         out=tmp_path / "runs", overrides={"trials": "5"})
+    request = RunRequest(
+        task="recon-attack",
+        epsilons=(1.0, 10.0),
+        methods=("prior-free",),
+        seeds=(0,),
+        profile="smoke",
+        dataset="phantom-cardiac",
+        out=tmp_path / "runs",
+        overrides={"trials": "5"},
+    )
     result = run(request, launcher="submitit", cluster="local")
     assert [s.state for s in result.statuses] == ["done", "done"]
     assert len(list((tmp_path / "runs").rglob("seed=0.json"))) == 2

@@ -30,23 +30,50 @@ def test_list_shows_tasks_methods_datasets(capsys):
 
 
 def test_privacy_reproduces_opacus_rdp_figure(capsys):
-    code, out, _ = _run(capsys, "privacy", "--sigma", "1.5", "--sample-rate", "0.04",
-                        "--steps", "2250", "--delta", "1e-5", "--accountant", "rdp", "--json")
+    code, out, _ = _run(
+        capsys,
+        "privacy",
+        "--sigma",
+        "1.5",
+        "--sample-rate",
+        "0.04",
+        "--steps",
+        "2250",
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "rdp",
+        "--json",
+    )
     values = json.loads(out)
     assert code == 0 and round(values["epsilon"], 4) == 7.3291
     assert {"epsilon", "sigma", "delta", "sample_rate", "steps", "accountant"} <= set(values)
 
 
 def test_privacy_calibrates_sigma_from_epsilon(capsys):
-    code, out, _ = _run(capsys, "privacy", "--epsilon", "8", "--sample-rate", "0.01",
-                        "--steps", "1000", "--json")
+    code, out, _ = _run(
+        capsys, "privacy", "--epsilon", "8", "--sample-rate", "0.01", "--steps", "1000", "--json"
+    )
     values = json.loads(out)
     assert code == 0 and values["epsilon"] <= 8 and values["sigma"] > 0
 
 
 def test_risk_reproduces_paper_examples(capsys):
-    code, out, _ = _run(capsys, "risk", "--sigma", "1", "--dim", "1", "--norm", "1",
-                        "--mse-threshold", "0.1", "--kappa", str(1 / 13), "--json")
+    code, out, _ = _run(
+        capsys,
+        "risk",
+        "--sigma",
+        "1",
+        "--dim",
+        "1",
+        "--norm",
+        "1",
+        "--mse-threshold",
+        "0.1",
+        "--kappa",
+        str(1 / 13),
+        "--json",
+    )
     values = json.loads(out)
     assert code == 0
     assert round(values["p_mse_le"], 5) == 0.24817
@@ -55,14 +82,37 @@ def test_risk_reproduces_paper_examples(capsys):
 
 
 def test_risk_inverse_gives_sigma_meeting_the_target(capsys):
-    code, out, _ = _run(capsys, "risk", "--epsilon", "8", "--dim", "16", "--prior-size", "13",
-                        "--psnr-threshold", "20", "--target-success", "0.05", "--json")
+    code, out, _ = _run(
+        capsys,
+        "risk",
+        "--epsilon",
+        "8",
+        "--dim",
+        "16",
+        "--prior-size",
+        "13",
+        "--psnr-threshold",
+        "20",
+        "--target-success",
+        "0.05",
+        "--json",
+    )
     values = json.loads(out)
     assert code == 0 and values["kappa"] == pytest.approx(1 / 13)
-    assert {"sigma", "epsilon", "delta", "mu", "p_mse_le", "p_psnr_ge", "expected_mse", "rero",
-            "required_sigma"} <= set(values)
-    _, check, _ = _run(capsys, "risk", "--sigma", str(values["required_sigma"]), "--dim", "16",
-                       "--json")
+    assert {
+        "sigma",
+        "epsilon",
+        "delta",
+        "mu",
+        "p_mse_le",
+        "p_psnr_ge",
+        "expected_mse",
+        "rero",
+        "required_sigma",
+    } <= set(values)
+    _, check, _ = _run(
+        capsys, "risk", "--sigma", str(values["required_sigma"]), "--dim", "16", "--json"
+    )
     assert json.loads(check)["p_mse_le"] == pytest.approx(0.05, rel=1e-6)
 
 
@@ -98,8 +148,16 @@ def test_bad_input_gives_one_clear_line(capsys, tmp_path, argv, message):
 def test_unwritable_out_is_reported(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code, _, err = _run(capsys, "run", "--task", "recon-attack", "--profile", "smoke",
-                        "--out", str(blocker / "runs"))
+    code, _, err = _run(
+        capsys,
+        "run",
+        "--task",
+        "recon-attack",
+        "--profile",
+        "smoke",
+        "--out",
+        str(blocker / "runs"),
+    )
     assert code == 2 and "cannot write to --out" in _one_line_error(err)
 
 
@@ -111,9 +169,11 @@ def test_argparse_errors_are_one_line_too():
 
 @pytest.mark.parametrize("argv", [["--help"], ["list"]])
 def test_fast_commands_do_not_import_torch(argv):
-    code = ("import sys; from bench.cli import main\n"
-            "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-            "assert 'torch' not in sys.modules and 'numpy' not in sys.modules, "
-            "sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy'))" % argv)
+    code = (
+        "import sys; from bench.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules and 'numpy' not in sys.modules, "
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy'))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -20,7 +20,8 @@ def test_accountants_agree_with_opacus_directly():
         acc = cls()
         acc.history = [(1.0, 0.01, 1000)]
         assert compute_epsilon(1.0, 0.01, 1000, 1e-5, name) == pytest.approx(
-            acc.get_epsilon(delta=1e-5), rel=1e-9)
+            acc.get_epsilon(delta=1e-5), rel=1e-9
+        )
 
 
 def _exact_gaussian_epsilon(sigma, delta):
@@ -70,8 +71,10 @@ def test_composition_adds_up():
     assert two > one
 
 
-@pytest.mark.parametrize(("sigma", "q", "steps", "delta"),
-                         [(-1, 0.1, 1, 1e-5), (1, 0, 1, 1e-5), (1, 0.1, 0, 1e-5), (1, 0.1, 1, 1)])
+@pytest.mark.parametrize(
+    ("sigma", "q", "steps", "delta"),
+    [(-1, 0.1, 1, 1e-5), (1, 0, 1, 1e-5), (1, 0.1, 0, 1e-5), (1, 0.1, 1, 1)],
+)
 def test_bad_mechanism_is_rejected(sigma, q, steps, delta):
     with pytest.raises(BenchError):
         compute_epsilon(sigma, q, steps, delta)
