@@ -78,7 +78,8 @@ def write_summary(task: TaskSpec, records: list[dict[str, Any]], out_dir: Path) 
     """
     frame = records_frame(records)
     metrics = task.summary_metrics
-    summary = aggregate(frame, metrics + ((task.bound_metric,) if task.bound_metric else ()))
+    extra = (task.bound_metric,) if task.bound_metric else ()
+    summary = aggregate(frame, tuple(dict.fromkeys(metrics + extra)))
     text = markdown_table(summary, metrics)
     header = f"# {task.name} v{task.version}: {len(records)} records\n\n"
     (out_dir / "summary.md").write_text(header + text + "\n", encoding="utf-8")

@@ -1,0 +1,33 @@
+"""Every registered task runs its smoke path with every method (one parametrized test)."""
+
+import math
+
+import pytest
+
+from bench.api import run
+from bench.records import iter_records
+from bench.runner import RunRequest
+from bench.tasks import get_task, methods_of, task_names
+
+BUILTIN = [name for name in task_names() if name != "toy"]
+
+
+@pytest.mark.parametrize("task_name", BUILTIN)
+def test_smoke_profile_of_every_task(task_name, tmp_path):
+    task = get_task(task_name)
+    methods = tuple(m.name for m in methods_of(task_name))
+    request = RunRequest(
+        task=task_name,
+        epsilons=(10.0, math.inf),
+        methods=methods,
+        seeds=(0,),
+        profile="smoke",
+        dataset=task.datasets[0],
+        out=tmp_path,
+    )
+    result = run(request)
+    assert not result.failed, [s.error for s in result.failed]
+    records = iter_records(tmp_path)
+    assert len(records) == 2 * len(methods)
+    assert task.primary_metric in records[0]["metrics"]
+    assert (tmp_path / f"{task_name}@v{task.version}" / "summary.png").exists()
