@@ -149,7 +149,6 @@ def environment(device: str) -> dict[str, Any]:
         "torch": torch.__version__,
         "opacus": opacus.__version__,
         "device": device,
-        "torch_threads": torch.get_num_threads(),
     }
     if device.startswith("cuda"):
         env["device_name"] = torch.cuda.get_device_name(torch.device(device))

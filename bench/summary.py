@@ -78,7 +78,9 @@ def write_summary(task: TaskSpec, records: list[dict[str, Any]], out_dir: Path) 
     """
     frame = records_frame(records)
     metrics = task.summary_metrics
-    extra = (task.bound_metric,) if task.bound_metric else ()
+    primary = task.primary_metric
+    extra = (primary, f"{primary}_ci_low", f"{primary}_ci_high")
+    extra += (task.bound_metric,) if task.bound_metric else ()
     summary = aggregate(frame, tuple(dict.fromkeys(metrics + extra)))
     text = markdown_table(summary, metrics)
     header = f"# {task.name} v{task.version}: {len(records)} records\n\n"

@@ -132,7 +132,7 @@ def calibrate(budget: PrivacyBudget, sample_rate: float, steps: int) -> Calibrat
     if path.exists():
         cached = json.loads(path.read_text())
         return Calibration(budget, sample_rate, steps, **cached)
-    sigma = _solve_sigma(budget, sample_rate, steps)
+    sigma = solve_sigma(budget, sample_rate, steps)
     epsilon = compute_epsilon(sigma, sample_rate, steps, budget.delta, budget.accountant)
     if epsilon > budget.epsilon:  # the guarantee must hold, whatever the solver did
         raise BenchError(f"calibration failed: epsilon {epsilon} exceeds target {budget.epsilon}")
@@ -144,7 +144,8 @@ def calibrate(budget: PrivacyBudget, sample_rate: float, steps: int) -> Calibrat
     return Calibration(budget, sample_rate, steps, **result)
 
 
-def _solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
+def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
+    """The uncached calibration: opacus's bisection to within the tolerance below target."""
     from opacus.accountants.utils import get_noise_multiplier
 
     with quiet_accountant():

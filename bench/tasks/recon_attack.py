@@ -107,7 +107,7 @@ register_method(
         task="recon-attack",
         name="prior-free",
         description="optimal prior-free attack: bias-free linear trap, batch size 1 (Riess et al.)",
-        configs=_profiles(_PF(trials=60), _PF(trials=400), _PF(trials=500)),
+        configs=_profiles(_PF(trials=60), _PF(trials=1000), _PF(trials=500)),
         run=lazy("bench.tasks.recon_attack_cells:run_prior_free"),
     )
 )
@@ -118,8 +118,8 @@ register_method(
         description="the same trap hidden inside a larger trainable network",
         configs=_profiles(
             _PF(trials=60, hidden=True),
-            _PF(trials=300, image_size=4, hidden=True),
-            _PF(trials=500, image_size=8, hidden=True),
+            _PF(trials=500, image_size=4, hidden=True),
+            _PF(trials=500, image_size=32, hidden=True),
         ),
         run=lazy("bench.tasks.recon_attack_cells:run_prior_free"),
     )
@@ -132,7 +132,7 @@ register_method(
         "observations of the target",
         configs=_profiles(
             _PF(trials=30, sample_rate=0.1, steps=30),
-            _PF(trials=200, sample_rate=0.1, steps=50),
+            _PF(trials=300, sample_rate=0.1, steps=50),
             _PF(trials=500, sample_rate=0.02, steps=500),
         ),
         run=lazy("bench.tasks.recon_attack_cells:run_prior_free"),
@@ -145,8 +145,8 @@ register_method(
         description="informed adversary picking the target among n candidates by likelihood (ReRo)",
         configs=_profiles(
             AttackConfig(trials=60, image_size=4),
-            AttackConfig(trials=400, image_size=4),
-            AttackConfig(trials=1000, image_size=8),
+            AttackConfig(trials=1000, image_size=4),
+            AttackConfig(trials=1000, image_size=32),
         ),
         run=lazy("bench.tasks.recon_attack_cells:run_identification"),
     )
