@@ -139,6 +139,19 @@ class Mechanism:
         )
 
 
+def prepare(ctx: CellContext, n_targets: int):
+    """The cell's targets, its calibrated mechanism and the generator of its noise.
+
+    The noise seed includes the epsilon, so cells differ in noise but share targets.
+    """
+    import torch
+
+    config = ctx.config
+    targets = load_targets(ctx, n_targets, config.image_size)
+    generator = torch.Generator().manual_seed(ctx.derive_seed("noise", ctx.cell.epsilon))
+    return targets, Mechanism.for_cell(ctx, config), generator
+
+
 def risk_of(mechanism: Mechanism, config: AttackConfig) -> dict:
     """The risk block of the cell's mechanism, in the task's normalised units."""
     dim = config.image_size**2
@@ -223,14 +236,11 @@ def _unit_norm(images: np.ndarray, norm: float):
 @single_threaded
 def run_prior_free(ctx: CellContext) -> CellOutput:
     """The optimal prior-free attack (bare, hidden, or over a q < 1 schedule)."""
-    import torch
 
     from attacks.prior_free import prior_free_trials
 
     config = ctx.config
-    targets = load_targets(ctx, config.trials, config.image_size)
-    mech = Mechanism.for_cell(ctx, config)
-    generator = torch.Generator().manual_seed(ctx.derive_seed("noise", ctx.cell.epsilon))
+    targets, mech, generator = prepare(ctx, config.trials)
     result = prior_free_trials(
         _unit_norm(targets.images, config.target_norm).float(),
         rows=config.rows,
@@ -262,9 +272,7 @@ def run_identification(ctx: CellContext) -> CellOutput:
     from attacks.identification import identification_trials
 
     config = ctx.config
-    targets = load_targets(ctx, config.prior_size, config.image_size)
-    mech = Mechanism.for_cell(ctx, config)
-    generator = torch.Generator().manual_seed(ctx.derive_seed("noise", ctx.cell.epsilon))
+    targets, mech, generator = prepare(ctx, config.prior_size)
     picks = torch.randint(
         config.prior_size,
         (config.trials,),
@@ -297,9 +305,7 @@ def run_inverting_gradients(ctx: CellContext) -> CellOutput:
     from bench.metrics.image import ssim
 
     config = ctx.config
-    targets = load_targets(ctx, config.trials, config.image_size)
-    mech = Mechanism.for_cell(ctx, config)
-    generator = torch.Generator().manual_seed(ctx.derive_seed("noise", ctx.cell.epsilon))
+    targets, mech, generator = prepare(ctx, config.trials)
     torch.manual_seed(ctx.derive_seed("model"))
     model = SmallCNN(1, config.image_size, 2)
     nmse, ssims = np.empty(config.trials), np.empty(config.trials)
