@@ -13,13 +13,12 @@ import numpy as np
 
 
 @lru_cache(maxsize=32)
-def _inverse_frequency(rows: int, cols: int, beta: float) -> np.ndarray:
-    """Amplitude spectrum f**(-beta/2) on the rfft grid of a (rows, cols) image, zero at DC."""
-    fy = np.fft.fftfreq(rows)[:, None]
-    fx = np.fft.rfftfreq(cols)[None, :]
-    freq = np.hypot(fy, fx)
+def _frequency(rows: int, cols: int) -> np.ndarray:
+    """Radial frequency on the rfft grid of a (rows, cols) image, infinite at DC."""
+    freq = np.hypot(np.fft.fftfreq(rows)[:, None], np.fft.rfftfreq(cols)[None, :])
     freq[0, 0] = np.inf
-    return freq ** (-beta / 2.0)
+    freq.flags.writeable = False
+    return freq
 
 
 def power_law_noise(rng: np.random.Generator, shape: tuple[int, ...], beta: float) -> np.ndarray:
@@ -42,7 +41,7 @@ def power_law_noise(rng: np.random.Generator, shape: tuple[int, ...], beta: floa
         ((2, 32, 32), True)
     """
     rows, cols = shape[-2:]
-    amplitude = _inverse_frequency(rows, cols, round(float(beta), 4))
+    amplitude = _frequency(rows, cols) ** (-beta / 2.0)
     spec_shape = (*shape[:-1], cols // 2 + 1)
     spectrum = amplitude * (rng.standard_normal(spec_shape) + 1j * rng.standard_normal(spec_shape))
     field = np.fft.irfft2(spectrum, s=(rows, cols))
@@ -75,8 +74,10 @@ def smooth_field(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return field / (np.abs(field).max() + 1e-12)
 
 
-def scale_unit(image: np.ndarray, upper_percentile: float = 99.5) -> np.ndarray:
-    """Map ``image`` to [0, 1]: its minimum to 0, the given upper percentile to 1, then clip.
+def scale_unit(
+    image: np.ndarray, upper_percentile: float = 99.5, lower_percentile: float | None = None
+) -> np.ndarray:
+    """Map ``image`` to [0, 1]: its minimum (or a lower percentile) to 0, a percentile to 1.
 
     A percentile instead of the maximum keeps a few noise or fat outliers from
     compressing the useful range (as robust MR normalisation does).
@@ -84,6 +85,7 @@ def scale_unit(image: np.ndarray, upper_percentile: float = 99.5) -> np.ndarray:
     Args:
         image: Any real array.
         upper_percentile: Percentile mapped to 1.
+        lower_percentile: Percentile mapped to 0; ``None`` maps the minimum to 0.
 
     Returns:
         A float32 array of the same shape, in [0, 1].
@@ -92,8 +94,10 @@ def scale_unit(image: np.ndarray, upper_percentile: float = 99.5) -> np.ndarray:
         >>> scale_unit(np.array([1.0, 2.0, 3.0, 5.0, 9.0]), upper_percentile=75.0).tolist()
         [0.0, 0.25, 0.5, 1.0, 1.0]
     """
-    low = float(image.min())
-    high = float(np.percentile(image, upper_percentile))
+    if lower_percentile is None:
+        low, high = float(image.min()), float(np.percentile(image, upper_percentile))
+    else:
+        low, high = (float(v) for v in np.percentile(image, [lower_percentile, upper_percentile]))
     if high <= low:
         return np.zeros(image.shape, dtype=np.float32)
     return np.clip((image - low) / (high - low), 0.0, 1.0).astype(np.float32)

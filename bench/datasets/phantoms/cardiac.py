@@ -29,7 +29,20 @@ ATTRIBUTES: tuple[str, ...] = (
 LABELS: dict[str, int] = {"background": 0, "LV": 1, "myocardium": 2, "RV": 3}
 VOXEL_MM: tuple[float, float, float] = (10.0, 1.8269, 1.8269)
 PAPER_SHAPE: tuple[int, int, int] = (13, 96, 96)
-PUBLIC_GROUPS: tuple[str, ...] = ("NOR", "MINF", "DCM", "HCM", "ARV")
+# ACDC-like groups of the public variant, drawn with equal probability, and how each
+# shifts a normal subject's attributes: (attribute, "scale" or "set", low, high).
+PATHOLOGY_SHIFTS: dict[str, tuple[tuple[str, str, float, float], ...]] = {
+    "NOR": (),
+    "DCM": (
+        ("lvedv", "scale", 1.5, 2.2),
+        ("lvef", "set", 10, 40),
+        ("ed_thick", "scale", 0.75, 0.95),
+        ("length_mm", "scale", 1.05, 1.15),
+    ),
+    "HCM": (("lvedv", "scale", 0.7, 1.0), ("lvef", "set", 65, 80), ("ed_thick", "set", 12, 20)),
+    "MINF": (("lvedv", "scale", 1.1, 1.6), ("lvef", "set", 20, 45), ("ed_thick", "scale", 0.85, 1)),
+    "ARV": (("rvedv", "scale", 1.5, 2.2), ("rvef", "set", 20, 45)),
+}
 _VARIANTS = {"private": 1, "public": 2}
 
 
@@ -56,19 +69,22 @@ class CardiacPhantoms:
 
 @dataclass(frozen=True)
 class _Scanner:
-    """Relative tissue signals and acquisition of one scanner profile (blood = 1)."""
+    """Relative tissue signals (blood = 1) and acquisition of one scanner profile."""
 
     myocardium: tuple[float, float]
     fat: float
-    tissue: float
+    muscle: float
     noise: tuple[float, float]
     bias: float
+    coil: tuple[float, float]
     psf_mm: float
 
 
+# Signals follow SSFP contrast (T2/T1 weighting): fat and blood bright, myocardium and
+# skeletal muscle dark, lungs black. ``coil`` is the anterior surface-coil gain range.
 _SCANNERS = {
-    "private": _Scanner((0.24, 0.32), 0.80, 0.30, (0.02, 0.04), 0.20, 0.9),
-    "public": _Scanner((0.32, 0.42), 0.65, 0.36, (0.04, 0.08), 0.45, 1.3),
+    "private": _Scanner((0.30, 0.40), 1.3, 0.28, (0.015, 0.035), 0.20, (0.2, 0.5), 1.2),
+    "public": _Scanner((0.38, 0.48), 1.0, 0.32, (0.035, 0.07), 0.45, (0.0, 0.8), 1.6),
 }
 
 
@@ -100,7 +116,8 @@ class _Pose:
     rv_dir: float
     rv_span: float
     fat_mm: float
-    fat_phase: np.ndarray
+    fat: np.ndarray
+    wobble: np.ndarray
     first: int
 
 
@@ -208,7 +225,7 @@ def _sample(seed: int, variant: str, index: int, shape, spacing):
     anatomy = _anatomy(frame, pose, *coords)
     scanner = _SCANNERS[variant]
     scene = _Scene(scene_rng, scanner, shape)
-    image = _paint(scene, anatomy, pose, frame, coords)
+    image = _paint(scene, anatomy, frame, coords)
     image = _acquire(scene, image, spacing, np.random.default_rng(streams[2 + int(not is_ed)]))
     return image, _labels(anatomy), _attributes(subject, pose, ed, es, is_ed)
 
@@ -225,37 +242,27 @@ def _sample_subject(rng: np.random.Generator, variant: str) -> _Subject:
     values = {
         "lvedv": (150.0 if male else 122.0) * size,
         "lvef": float(np.clip(rng.normal(60.0 if male else 63.0, 4.5), 48, 75)),
-        "rvedv": (150.0 if male else 122.0) * size * np.exp(rng.normal(0.06 if male else 0.02, 0.06)),
+        "rvedv": (150.0 if male else 122.0)
+        * size
+        * np.exp(rng.normal(0.06 if male else 0.02, 0.06)),
         "rvef": float(np.clip(rng.normal(56.0 if male else 59.0, 4.5), 45, 72)),
-        "ed_thick": float(np.clip(rng.normal(7.3 if male else 6.3, 0.7) + 0.02 * (age - 64), 4.5, 11)),
+        "ed_thick": float(
+            np.clip(rng.normal(7.8 if male else 6.8, 0.7) + 0.02 * (age - 64), 5, 11)
+        ),
         "length_mm": rng.normal(93.0 if male else 85.0, 5.0) * size ** (1 / 3),
     }
-    group = rng.choice(PUBLIC_GROUPS) if variant == "public" else "NOR"
+    group = rng.choice(list(PATHOLOGY_SHIFTS)) if variant == "public" else "NOR"
     values = _apply_pathology(rng, str(group), values)
     shortening = float(np.clip(0.12 * values["lvef"] / 62 + rng.normal(0, 0.02), 0.03, 0.2))
     return _Subject(male, float(round(age)), bmi, shortening=shortening, **values)
 
 
 def _apply_pathology(rng: np.random.Generator, group: str, values: dict) -> dict:
-    """Shift the attributes as ACDC's groups do: DCM, HCM, MINF, ARV; NOR unchanged."""
+    """Shift the attributes as ACDC's groups do (dilated, hypertrophic, infarcted, abnormal RV)."""
     values = dict(values)
-    u = rng.uniform(size=4)
-    if group == "DCM":
-        values["lvedv"] *= 1.5 + 0.7 * u[0]
-        values["lvef"] = 10.0 + 30.0 * u[1]
-        values["ed_thick"] *= 0.75 + 0.2 * u[2]
-        values["length_mm"] *= 1.1
-    elif group == "HCM":
-        values["lvedv"] *= 0.7 + 0.3 * u[0]
-        values["lvef"] = 65.0 + 15.0 * u[1]
-        values["ed_thick"] = 12.0 + 8.0 * u[2]
-    elif group == "MINF":
-        values["lvedv"] *= 1.1 + 0.5 * u[0]
-        values["lvef"] = 20.0 + 25.0 * u[1]
-        values["ed_thick"] *= 0.85 + 0.15 * u[2]
-    elif group == "ARV":
-        values["rvedv"] *= 1.5 + 0.7 * u[0]
-        values["rvef"] = 20.0 + 25.0 * u[1]
+    for name, how, low, high in PATHOLOGY_SHIFTS[group]:
+        draw = rng.uniform(low, high)
+        values[name] = values[name] * draw if how == "scale" else draw
     return values
 
 
@@ -273,9 +280,10 @@ def _sample_pose(rng, variant: str, subject: _Subject, depth: int, dz: float) ->
         centre=rotation @ offset,
         drift=rng.normal(0.0, 1.5, size=2),
         rv_dir=np.deg2rad(165.0 + rng.normal(0.0, 6.0)),
-        rv_span=np.deg2rad(rng.uniform(75.0, 100.0)),
-        fat_mm=float(np.clip(1.0 + 0.25 * (subject.bmi - 22) + rng.normal(0, 1), 0.5, 8.0)),
-        fat_phase=rng.uniform(0, 2 * np.pi, size=4),
+        rv_span=np.deg2rad(rng.uniform(60.0, 80.0)),
+        fat_mm=float(np.clip(1.0 + 0.2 * (subject.bmi - 22) + rng.normal(0, 0.8), 0.5, 4.0)),
+        fat=np.column_stack([rng.normal(0, 0.25, 4), rng.uniform(0, 2 * np.pi, 4)]),
+        wobble=np.column_stack([[0, *rng.normal(0, 0.02, 3)], rng.uniform(0, 2 * np.pi, 4)]),
         first=int(min(depth - depth_ed, rng.integers(0, 3))),
     )
 
@@ -302,7 +310,9 @@ def _rv_widths(volume_ml: float, epi: tuple[np.ndarray, np.ndarray], pose: _Pose
     dphi = np.linspace(-pose.rv_span, pose.rv_span, 181)
     prof = (1 - (dphi / pose.rv_span) ** 2) ** 0.6
     phi = pose.rv_dir + dphi
-    r_epi = 1 / np.sqrt(np.cos(phi) ** 2 / semi_a[:, None] ** 2 + np.sin(phi) ** 2 / semi_b[:, None] ** 2)
+    r_epi = 1 / np.sqrt(
+        np.cos(phi) ** 2 / semi_a[:, None] ** 2 + np.sin(phi) ** 2 / semi_b[:, None] ** 2
+    )
     i1 = np.trapezoid(r_epi * prof, dphi, axis=1)
     i2 = 0.5 * np.trapezoid(prof**2, dphi)
     return (-i1 + np.sqrt(i1**2 + 4 * i2 * areas)) / (2 * i2)
@@ -353,29 +363,44 @@ def _heart_coordinates(shape, spacing, pose: _Pose) -> tuple[np.ndarray, np.ndar
     return cos * dx + sin * dy, -sin * dx + cos * dy
 
 
+def _harmonics(phi: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """``sum_k c_k cos(k phi + p_k)`` for k = 1.. from rows (c_k, p_k), via a lookup table."""
+    table_phi = np.linspace(-np.pi, np.pi, 361)
+    k = np.arange(1, len(coefficients) + 1)[:, None]
+    table = np.sum(coefficients[:, :1] * np.cos(k * table_phi + coefficients[:, 1:]), axis=0)
+    return np.interp(phi, table_phi, table)
+
+
+def _ellipse_radius(cos2: np.ndarray, sin2: np.ndarray, semi_a, semi_b) -> np.ndarray:
+    """Radius of an axis-aligned ellipse along directions given by cos**2 and sin**2."""
+    return 1 / np.sqrt(cos2 / np.maximum(semi_a, 1e-6) ** 2 + sin2 / np.maximum(semi_b, 1e-6) ** 2)
+
+
 def _anatomy(frame: _Frame, pose: _Pose, ux: np.ndarray, uy: np.ndarray) -> dict:
-    """Boolean maps of the labelled structures and of the unlabelled heart surroundings."""
-    a = frame.cavity[:, None, None]
-    t = frame.thick[:, None, None]
-    semi_a, semi_b = a + t, pose.ecc * a + t
-    heart = (frame.thick > 0)[:, None, None]
+    """Boolean maps of the labelled structures and of the unlabelled heart surroundings.
+
+    Cavity and epicardium are ellipses with a small smooth boundary wobble; the RV
+    crescent sits outside the epicardium around ``rv_dir``, then its free wall, then
+    epicardial fat of varying thickness and the pericardium.
+    """
+    a, t = frame.cavity[:, None, None], frame.thick[:, None, None]
     r, phi = np.hypot(ux, uy), np.arctan2(uy, ux)
-    cos2, sin2 = (ux / np.maximum(r, 1e-9)) ** 2, (uy / np.maximum(r, 1e-9)) ** 2
-    r_epi = 1 / np.sqrt(cos2 / np.maximum(semi_a, 1e-6) ** 2 + sin2 / np.maximum(semi_b, 1e-6) ** 2)
-    cavity = (a > 0) & ((ux / np.maximum(a, 1e-6)) ** 2 + (uy / np.maximum(pose.ecc * a, 1e-6)) ** 2 < 1)
-    epi = heart & (r < r_epi)
+    cos2 = (ux / np.maximum(r, 1e-9)) ** 2
+    wobble = 1 + _harmonics(phi, pose.wobble)
+    r_endo = np.where(a > 0, _ellipse_radius(cos2, 1 - cos2, a, pose.ecc * a) * wobble, -1.0)
+    r_epi = np.where(t > 0, _ellipse_radius(cos2, 1 - cos2, a + t, pose.ecc * a + t) * wobble, -1.0)
     dphi = np.angle(np.exp(1j * (phi - pose.rv_dir)))
-    prof = np.clip(1 - (dphi / pose.rv_span) ** 2, 0, None) ** 0.6
-    width = frame.rv_width[:, None, None] * prof
+    width = frame.rv_width[:, None, None] * np.clip(1 - (dphi / pose.rv_span) ** 2, 0, None) ** 0.6
     rv = (width > 0) & (r >= r_epi) & (r < r_epi + width)
     r_out = r_epi + np.where(width > 0, width + 3.0, 0.0)
-    fat = pose.fat_mm * np.clip(1 + 0.6 * sum(np.cos((k + 1) * phi + p) for k, p in enumerate(pose.fat_phase)) / 2, 0, None)
+    fat = pose.fat_mm * np.clip(0.3 + _harmonics(phi, pose.fat), 0, None)
+    heart = r_epi > 0
     return {
-        "cavity": cavity, "myocardium": epi & ~cavity, "rv": rv,
-        "rv_wall": heart & (width > 0) & ~rv & ~epi & (r < r_out),
+        "cavity": r < r_endo, "myocardium": (r < r_epi) & (r >= r_endo), "rv": rv,
+        "rv_wall": (width > 0) & (r >= r_epi + width) & (r < r_out),
         "fat": heart & (r >= r_out) & (r < r_out + fat),
         "pericardium": heart & (r >= r_out + fat) & (r < r_out + fat + 1.5),
-        "papillary": _papillary(frame, pose, ux, uy),
+        "papillary": _papillary(frame, pose, ux, uy) & (r < r_endo),
     }  # fmt: skip
 
 
@@ -412,18 +437,20 @@ class _Scene:
         self.slice_gain = 1 + rng.normal(0, 0.03, size=shape[0])
         self.myocardium = rng.uniform(*scanner.myocardium)
         self.noise = rng.uniform(*scanner.noise)
-        self.chest = rng.uniform(45.0, 70.0)
+        self.coil = rng.uniform(*scanner.coil)
+        self.chest = rng.uniform(60.0, 85.0)
+        self.wall = (rng.uniform(8.0, 18.0), rng.uniform(4.0, 15.0))
         self.lung_shift = rng.normal(0.0, 8.0, size=2)
 
 
-def _paint(scene: _Scene, anatomy: dict, pose: _Pose, frame: _Frame, coords) -> np.ndarray:
+def _paint(scene: _Scene, anatomy: dict, frame: _Frame, coords) -> np.ndarray:
     """Noise-free SSFP-like signal: background first, then the heart's layers on top."""
     sc = scene.scanner
     image = _background(scene, frame, coords)
     blood = 1.0 + 0.04 * scene.texture
     layers = (
         ("fat", sc.fat * (1 + 0.08 * scene.texture)),
-        ("pericardium", 0.12),
+        ("pericardium", 0.1),
         ("myocardium", scene.myocardium),
         ("rv_wall", scene.myocardium),
         ("rv", 0.95 * blood),
@@ -432,7 +459,7 @@ def _paint(scene: _Scene, anatomy: dict, pose: _Pose, frame: _Frame, coords) -> 
     )
     for name, value in layers:
         image = np.where(anatomy[name], value, image)
-    return image
+    return image * np.exp(scene.coil * np.clip(coords[1] / 90.0, -1.0, 1.0))
 
 
 def _ellipse(ux, uy, centre, semi) -> np.ndarray:
@@ -440,23 +467,38 @@ def _ellipse(ux, uy, centre, semi) -> np.ndarray:
 
 
 def _background(scene: _Scene, frame: _Frame, coords) -> np.ndarray:
-    """Chest wall, lungs, liver, descending aorta and, above the base, atria and aortic root."""
+    """Mixed fat and muscle, lungs, chest wall, liver, descending aorta, atria above the base."""
     ux, uy = coords
     sc = scene.scanner
-    image = sc.tissue * (1 + 0.35 * np.tanh(scene.texture))
+    fat_share = 1 / (1 + np.exp(-(scene.texture - 1.4) / 0.2))
+    image = sc.muscle * (1 + 0.2 * scene.texture) * (1 - fat_share) + 0.7 * sc.fat * fat_share
     z = np.arange(ux.shape[0])[:, None, None]
-    liver_scale = np.clip((z - frame.apex + 2.5) / 3.0, 0.05, 1.0)
-    image = np.where(_ellipse(ux, uy, (-45, -80), (85 * liver_scale, 55 * liver_scale)) < 1, 0.42, image)
+    liver = np.clip((z - frame.apex + 2.5) / 3.0, 0.05, 1.0)
+    image = np.where(_ellipse(ux, uy, (-45, -80), (85 * liver, 55 * liver)) < 1, 0.4, image)
     lx, ly = scene.lung_shift
-    lungs = np.minimum(_ellipse(ux, uy, (85 + lx, 5 + ly), (42, 80)), _ellipse(ux, uy, (-95 + lx, 15 + ly), (40, 75)))
-    image = np.where(lungs + 0.15 * scene.lungs < 1, 0.04 + 0.02 * scene.lungs, image)
-    wall = uy - scene.chest
-    image = np.where(wall > 0, np.where(wall > 14, sc.fat * (1 + 0.05 * scene.texture), 0.3), image)
-    image = np.where(_ellipse(ux, uy, (28, -62), (11, 11)) < 1, 0.85, image)
+    lungs = np.minimum(
+        _ellipse(ux, uy, (80 + lx, 0 + ly), (45, 80)),
+        _ellipse(ux, uy, (-95 + lx, 15 + ly), (45, 75)),
+    )
+    image = np.where(lungs + 0.25 * scene.lungs < 1, 0.03 * (1 + 0.5 * scene.lungs.clip(0)), image)
+    image = _chest_wall(scene, ux, uy, image)
+    image = np.where(_ellipse(ux, uy, (28, -62), (11, 11)) < 1, 0.9, image)
     above = z < frame.first
     image = np.where(above & (_ellipse(ux, uy, (8, -22), (30, 20)) < 1), 0.9, image)
-    image = np.where(above & (_ellipse(ux, uy, (-10, 8), (14, 14)) < 1), 0.95, image)
-    return image
+    return np.where(above & (_ellipse(ux, uy, (-10, 8), (14, 14)) < 1), 0.95, image)
+
+
+def _chest_wall(scene: _Scene, ux, uy, image) -> np.ndarray:
+    """Anterior chest wall: muscle, then subcutaneous fat, then air outside the body."""
+    sc, (muscle_mm, fat_mm) = scene.scanner, scene.wall
+    centre, semi = (0.0, scene.chest - 140.0), np.array([200.0, 140.0])
+    inner = _ellipse(ux, uy, centre, semi - muscle_mm - fat_mm) >= 1
+    fat = _ellipse(ux, uy, centre, semi - fat_mm) >= 1
+    outside = _ellipse(ux, uy, centre, semi) >= 1
+    anterior = uy > 0
+    image = np.where(anterior & inner, sc.muscle * (1 + 0.1 * scene.texture), image)
+    image = np.where(anterior & fat, sc.fat * (1 + 0.05 * scene.texture), image)
+    return np.where(anterior & outside, 0.0, image)
 
 
 def _acquire(scene: _Scene, image: np.ndarray, spacing, rng: np.random.Generator) -> np.ndarray:
