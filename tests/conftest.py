@@ -43,10 +43,21 @@ def _toy_run(ctx):
         raise RuntimeError("toy failure")
     cal = calibrate(ctx.budget, 1.0, 1)
     value = ctx.config.scale * (0 if math.isinf(ctx.cell.epsilon) else 1 / ctx.cell.epsilon)
-    privacy = privacy_block(cal, achieved_epsilon=cal.epsilon, steps_taken=1, max_grad_norm=1.0,
-                            private_steps=[], unit="one toy", how_obtained="toy")
-    return CellOutput(metrics={"mse_mean": value + ctx.cell.seed}, privacy=privacy, risk={},
-                      dataset={"name": ctx.dataset})
+    privacy = privacy_block(
+        cal,
+        achieved_epsilon=cal.epsilon,
+        steps_taken=1,
+        max_grad_norm=1.0,
+        private_steps=[],
+        unit="one toy",
+        how_obtained="toy",
+    )
+    return CellOutput(
+        metrics={"mse_mean": value + ctx.cell.seed},
+        privacy=privacy,
+        risk={},
+        dataset={"name": ctx.dataset},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +68,21 @@ def toy_task():
 
     load()
     if "toy" not in TASKS:
-        register_task(TaskSpec(
-            name="toy", version=1, description="toy", primary_metric="mse_mean",
-            summary_metrics=("mse_mean",), delta=1e-5, default_eps=(1.0, math.inf),
-            default_seeds=(0,), default_methods=("toy-method",), datasets=("phantom-mammo",),
-            privacy_unit="one toy"))
+        register_task(
+            TaskSpec(
+                name="toy",
+                version=1,
+                description="toy",
+                primary_metric="mse_mean",
+                summary_metrics=("mse_mean",),
+                delta=1e-5,
+                default_eps=(1.0, math.inf),
+                default_seeds=(0,),
+                default_methods=("toy-method",),
+                datasets=("phantom-mammo",),
+                privacy_unit="one toy",
+            )
+        )
         configs = {p: ToyConfig() for p in ("smoke", "small", "paper")}
         register_method(MethodSpec("toy", "toy-method", "instant", configs, _toy_run))
     return "toy"
