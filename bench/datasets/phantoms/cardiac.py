@@ -83,7 +83,7 @@ class _Scanner:
 # Signals follow SSFP contrast (T2/T1 weighting): fat and blood bright, myocardium and
 # skeletal muscle dark, lungs black. ``coil`` is the anterior surface-coil gain range.
 _SCANNERS = {
-    "private": _Scanner((0.30, 0.40), 1.3, 0.28, (0.015, 0.035), 0.20, (0.2, 0.5), 1.2),
+    "private": _Scanner((0.30, 0.40), 1.3, 0.28, (0.015, 0.035), 0.20, (0.4, 0.8), 1.2),
     "public": _Scanner((0.38, 0.48), 1.0, 0.32, (0.035, 0.07), 0.45, (0.0, 0.8), 1.6),
 }
 
