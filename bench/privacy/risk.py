@@ -18,8 +18,11 @@ from typing import Any
 
 from attacks import bounds
 
-#: Below this many steps the Edgeworth expansion is not trusted (Kaissis et al. use T >= 30).
+#: Below this many steps the Edgeworth expansion is not trusted (Kaissis et al. use T >= 30);
+#: it also drifts when few steps contain the target (q T near 1, docs/bounds.md), so it is
+#: used only when the expected number of such steps is at least EDGEWORTH_MIN_EXPECTED.
 EDGEWORTH_MIN_STEPS = 30
+EDGEWORTH_MIN_EXPECTED = 10
 MC_SAMPLES = 200_000
 
 
@@ -114,7 +117,8 @@ def _p_mse(query: RiskQuery, sigma: float, eta: float | None = None) -> float:
 def _rero_method(query: RiskQuery) -> str:
     if query.sample_rate == 1 or query.sigma == 0:
         return "closed form (mu-GDP)"
-    if query.steps >= EDGEWORTH_MIN_STEPS:
+    expected = query.sample_rate * query.steps
+    if query.steps >= EDGEWORTH_MIN_STEPS and expected >= EDGEWORTH_MIN_EXPECTED:
         return "edgeworth"
     return f"monte carlo ({MC_SAMPLES} samples, upper 95% limit)"
 
