@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.config import apply_overrides, config_to_dict
-from bench.errors import BenchError, RecordError
+from bench.datasets import DATASETS, require_root
+from bench.errors import BenchError, DatasetError, RecordError
 from bench.privacy.budget import PrivacyBudget
 from bench.records import build_record, config_hash, load_record, record_path, write_record
 from bench.registry import unknown_name_message
@@ -37,6 +38,8 @@ class RunRequest:
     dataset: str
     out: Path
     data_root: Path | None = None
+    public_dataset: str | None = None
+    public_data_root: Path | None = None
     device: str = "cpu"
     accountant: str = "prv"
     overwrite: bool = False
@@ -112,12 +115,22 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
     try:
         method = get_method(request.task, cell.method)
         _seed_everything(ctx.derive_seed("global", cell.method, cell.epsilon))
-        output = method.run(ctx)
+        output = with_public_data(request, method.run(ctx))
         write_record(path, build_record(ctx, output, time.perf_counter() - start))
     except Exception as exc:  # isolate the cell: report and let the grid go on
         log.debug("cell %s failed:\n%s", cell.label, traceback.format_exc())
         return CellStatus(cell, "failed", path, f"{type(exc).__name__}: {exc}")
     return CellStatus(cell, "done", path)
+
+
+def with_public_data(request: RunRequest, output):
+    """The output with the declared public dataset named (and hashed) in its dataset block."""
+    if request.public_dataset is None:
+        return output
+    from bench.datasets.loading import describe
+
+    public = {**describe(request.public_dataset, request.public_data_root), "role": "public"}
+    return dataclasses.replace(output, dataset={**output.dataset, "public": public})
 
 
 def method_config(request: RunRequest, method: str):
@@ -147,6 +160,7 @@ def validate_request(request: RunRequest) -> TaskSpec:
             f"task {task.name!r} cannot use dataset {request.dataset!r} "
             f"(accepted: {', '.join(task.datasets)})"
         )
+    _check_data(request)
     configs = [method_config(request, method) for method in request.methods]
     known = {f.name for config in configs for f in dataclasses.fields(config)}
     unknown = sorted(set(request.overrides) - known)
@@ -156,6 +170,33 @@ def validate_request(request: RunRequest) -> TaskSpec:
         raise BenchError(f"bad epsilon grid {request.epsilons}")
     _check_writable(request.out)
     return task
+
+
+def _check_data(request: RunRequest) -> None:
+    """Real data need their folder; public data must differ from the private data."""
+    private = require_root(request.dataset, request.data_root)
+    for flag, name, root in (
+        ("--data-root", request.dataset, request.data_root),
+        ("--public-data-root", request.public_dataset, request.public_data_root),
+    ):
+        if root is not None and (name is None or DATASETS.get(name).builtin):
+            what = f"{name} is built in" if name else "no dataset is named for it"
+            raise DatasetError(f"{flag} {root} given, but {what}: a real dataset goes with it")
+    if request.public_dataset is None:
+        return
+    public = require_root(request.public_dataset, request.public_data_root, "--public-data-root")
+    if public.modality != private.modality:
+        raise DatasetError(
+            f"--public-data {public.name} is {public.modality} data but --data "
+            f"{private.name} is {private.modality}"
+        )
+    roots = (request.data_root, request.public_data_root)
+    same = None not in roots and Path(roots[0]).resolve() == Path(roots[1]).resolve()
+    if public.name == private.name and same:
+        raise DatasetError(
+            f"--public-data and --data both name {public.name} at {roots[0]}: data used "
+            "without DP must not be the private data"
+        )
 
 
 def _check_writable(out: Path) -> None:

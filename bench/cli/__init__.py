@@ -12,13 +12,15 @@ import logging
 import sys
 
 from bench import __version__
-from bench.cli import list_cmd, privacy_cmd, risk_cmd, run_cmd, show_cmd
+from bench.cli import data_cmd, list_cmd, privacy_cmd, risk_cmd, run_cmd, show_cmd
 from bench.errors import BenchError
 
-SUBCOMMANDS = (list_cmd, run_cmd, show_cmd, privacy_cmd, risk_cmd)
+SUBCOMMANDS = (list_cmd, run_cmd, show_cmd, privacy_cmd, risk_cmd, data_cmd)
 EPILOG = """examples:
   bench list
   bench run --task recon-attack --eps 1,10,inf
+  bench run --task recon-attack --data sunnybrook --data-root DIR --profile smoke
+  bench data check --dataset acdc --data-root DIR
   bench show runs/
   bench privacy --sigma 1.5 --sample-rate 0.04 --steps 2250 --delta 1e-5 --accountant rdp
   bench risk --epsilon 8 --delta 1e-5 --dim 1024 --mse-threshold 0.01 --prior-size 10

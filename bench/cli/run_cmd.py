@@ -15,6 +15,7 @@ EPILOG = """examples:
   bench run --task recon-attack --eps 1,10,inf
   bench run --task recon-attack --eps 1,3,10 --methods prior-free --seeds 0,1,2 --profile smoke
   bench run --task recon-attack --set trials=1000 --out runs/more-trials
+  bench run --task recon-attack --data sunnybrook --data-root DIR --profile smoke
 
 Re-running the same command skips finished cells; --overwrite recomputes them.
 """
@@ -46,6 +47,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="dataset name, or 'phantom' for the task's built-in phantoms (default)",
     )
     p.add_argument("--data-root", type=Path, help="folder of a real dataset")
+    p.add_argument(
+        "--public-data",
+        help="dataset declared public (pre-training; recorded beside --data), or 'phantom'",
+    )
+    p.add_argument("--public-data-root", type=Path, help="folder of the public dataset")
     p.add_argument("--out", type=Path, default=Path("runs"), help="results folder (runs/)")
     p.add_argument("--overwrite", action="store_true", help="recompute finished cells")
     p.add_argument("--launcher", choices=("local", "submitit"), default="local")
@@ -108,6 +114,11 @@ def build_request(args: argparse.Namespace):
 
     task = get_task(args.task)
     dataset = task.datasets[0] if args.data == "phantom" else args.data
+    public = args.public_data
+    if public == "phantom":  # the phantom of the private data's modality
+        from bench.datasets import DATASETS, phantom_for
+
+        public = phantom_for(DATASETS.get(dataset).modality)
     return RunRequest(
         task=task.name,
         epsilons=parse_epsilons(args.eps) if args.eps is not None else task.default_eps,
@@ -116,6 +127,8 @@ def build_request(args: argparse.Namespace):
         profile=check_profile(args.profile) if args.profile else default_profile(),
         dataset=dataset,
         data_root=args.data_root,
+        public_dataset=public,
+        public_data_root=args.public_data_root,
         out=args.out,
         device=resolve_device(args.device),
         accountant=args.accountant,

@@ -5,7 +5,8 @@ full-batch step, q = 1, T = 1, as in Riess et al.; ``prior-free-dpsgd`` uses a r
 q < 1, T > 1 schedule), every trial is a real opacus DP-SGD release on an image of the
 built-in phantoms, and the attack's success is reported beside its bound: the
 prior-free bound for analytic and optimisation attacks, the ReRo bound for
-identification. The execution lives in :mod:`bench.tasks.recon_attack_cells`.
+identification; ``--data`` with ``--data-root`` swaps the phantoms for a real
+dataset. The execution lives in :mod:`bench.tasks.recon_attack_cells`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,17 @@ TASK = register_task(
             "identification",
             "inverting-gradients",
         ),
-        datasets=("phantom-cardiac", "phantom-mammo"),
+        datasets=(
+            "phantom-cardiac",
+            "phantom-mammo",
+            "ukbb",
+            "acdc",
+            "mnms",
+            "sunnybrook",
+            "cbis-ddsm",
+            "mammo-png",
+            "vindr-mammo",
+        ),
         privacy_unit="one image",
     )
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attacks import bounds
+from bench.errors import DatasetError
 from bench.metrics.stats import clopper_pearson
 from bench.privacy.accounting import Calibration, calibrate, epsilon_of_history, make_accountant
 from bench.privacy.report import PrivateStep, privacy_block
@@ -37,45 +38,79 @@ class Targets:
 
 
 def load_targets(ctx: CellContext, n: int, image_size: int) -> Targets:
-    """``n`` private-variant phantom images, area-downsampled to ``image_size``.
+    """``n`` private images, area-downsampled to ``image_size``: phantoms of the private
+    variant, or the real dataset at ``--data-root`` (through :func:`bench.datasets.loading.load`).
 
     The targets depend on the cell seed only, so every epsilon attacks the same images.
+    A real dataset is a fixed pool: the targets are a seeded permutation of it, taken
+    again from the start when a cell has more trials than the pool has images (each
+    trial is still a fresh DP release); the record says how many were distinct.
     """
     import torch
     import torch.nn.functional as F
 
-    seed = ctx.derive_seed("targets")
-    if ctx.dataset == "phantom-cardiac":
-        raw, labels = _cardiac_slices(n, seed)
-    else:
-        from bench.datasets.phantoms.mammo import make_mammo
+    from bench.datasets import DATASETS
+    from bench.datasets.loading import load, pool_index
 
-        data = make_mammo(n, "private", size=_SOURCE_SIZE * 2, seed=seed)
-        raw, labels = data.images, data.labels
+    seed = ctx.derive_seed("targets")
+    spec = DATASETS.get(ctx.dataset)
+    if spec.modality == "cardiac":
+        raw, labels, source = _cardiac_slices(ctx, n, seed)
+    else:
+        count = n if spec.builtin else None
+        data = load(ctx.dataset, root=ctx.data_root, shape=_SOURCE_SIZE * 2, n=count, seed=seed)
+        raw, labels, source = data.images, data.labels, data.provenance
+    pool = len(raw)
+    if not spec.builtin:
+        # identification needs n distinct candidates: repeats would make it ambiguous
+        if n > pool and ctx.cell.method == "identification":
+            raise DatasetError(
+                f"{ctx.dataset} gives {pool} distinct target images, identification needs "
+                f"prior_size={n}; use --set prior_size={pool} or more data"
+            )
+        index = pool_index(pool, n, seed)
+        raw, labels = raw[index], labels[index]
     pooled = F.adaptive_avg_pool2d(torch.from_numpy(raw[:, None]).float(), image_size)
     images = pooled[:, 0].numpy().astype(np.float64)
     digest = hashlib.sha256(images.astype(np.float32).tobytes()).hexdigest()[:16]
     dataset = {
         "name": ctx.dataset,
-        "variant": "private",
+        "variant": source.variant,
         "samples": n,
         "image_size": image_size,
         "seed": seed,
         "content_hash": digest,
     }
+    if not spec.builtin:
+        dataset.update(
+            root_content_hash=source.root_hash,
+            preprocessing=source.preprocessing,
+            distinct_samples=min(pool, n),
+            skipped_files=len(source.problems),
+        )
     return Targets(images, labels.astype(np.int64), dataset)
 
 
-def _cardiac_slices(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Central short-axis slices of phantom volumes; label = phase (ESED, 1 = ED)."""
-    from bench.datasets.phantoms.cardiac import ATTRIBUTES, make_cardiac
+def _cardiac_slices(ctx: CellContext, n: int, seed: int):
+    """Central short-axis slices of the volumes; label = phase (ESED, 1 = ED).
 
-    volumes = math.ceil(n / _SLICES_PER_VOLUME)
-    data = make_cardiac(volumes, "private", shape=(13, _SOURCE_SIZE, _SOURCE_SIZE), seed=seed)
+    Phantoms: just enough volumes for ``n`` slices. Real data: every central slice
+    that is not empty (padding slices have no norm to rescale).
+    """
+    from bench.datasets import DATASETS
+    from bench.datasets.loading import load
+
+    builtin = DATASETS.get(ctx.dataset).builtin
+    volumes = math.ceil(n / _SLICES_PER_VOLUME) if builtin else None
+    shape = (13, _SOURCE_SIZE, _SOURCE_SIZE)
+    data = load(ctx.dataset, root=ctx.data_root, shape=shape, n=volumes, seed=seed)
     lo = (data.images.shape[1] - _SLICES_PER_VOLUME) // 2
     slices = data.images[:, lo : lo + _SLICES_PER_VOLUME].reshape(-1, _SOURCE_SIZE, _SOURCE_SIZE)
-    phase = np.repeat(data.attributes[:, ATTRIBUTES.index("ESED")], _SLICES_PER_VOLUME)
-    return slices[:n], phase[:n]
+    phase = np.repeat(data.column("ESED"), _SLICES_PER_VOLUME)
+    if builtin:
+        return slices[:n], phase[:n], data.provenance
+    keep = slices.reshape(len(slices), -1).max(axis=1) > 0
+    return slices[keep], phase[keep], data.provenance
 
 
 @dataclass(frozen=True)

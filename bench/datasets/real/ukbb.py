@@ -1,0 +1,147 @@
+"""UK Biobank short-axis stacks in study A's layout (``data/cardiac_mri_loader3d.py``).
+
+Layout: ``ROOT/{training,validation,testing}.npy`` each hold an array of paths to
+sample files; a sample file is ``np.save`` of a dict ``{"image": (13, 96, 96) in [0,
+1], "labels": (14,)}``, the attributes in paper order with NaN for missing (-1 here, as
+the seed's loader does). ED and ES are separate samples (``labels[ESED]``). Listed
+paths are often absolute paths of the machine that made them: a path that does not
+exist is looked for relative to ROOT, then by its name in ROOT, then in ROOT/<its
+parent folder's name>.
+
+Sample files are pickles. They are read with a restricted unpickler that can only
+rebuild numpy arrays and plain containers, never run code, so a user's data folder
+cannot execute anything. Images are already cropped (96 x 1.8269 mm) and scaled to
+[0, 1] by study A's preprocessing: they are only resampled to the task's shape (a
+centred window of slices, the whole field of view in-plane) and clipped. UK Biobank
+files carry no segmentation (``has_masks`` is False). The subject is the file name
+without an ``_ED`` / ``_ES`` suffix, or its folder when that leaves a generic name.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+
+from bench.datasets.real import cardiac_prep
+from bench.datasets.real.base import CardiacSample, Index, Item, ReadError
+from bench.datasets.types import ATTRIBUTES, MISSING, Problem
+
+SPLITS = {"train": "training", "val": "validation", "test": "testing"}
+_SAFE = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {("numpy", "ndarray"), ("numpy", "dtype")}
+_PHASE = re.compile(r"[_-]?(ED|ES|ed|es)$")
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _SAFE:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (not array data)")
+
+
+def load_npy(path: Path):
+    """A ``.npy`` array; object arrays go through the restricted unpickler."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            _, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            _, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        if dtype.hasobject:
+            return _ArrayUnpickler(handle).load()
+    return np.load(path, allow_pickle=False)
+
+
+def read_sample(path: Path) -> dict:
+    """The ``image`` and ``labels`` of a sample file, without running pickled code."""
+    try:
+        data = load_npy(path)
+        data = data.item() if isinstance(data, np.ndarray) and data.dtype.hasobject else data
+        image, labels = np.asarray(data["image"], np.float32), np.asarray(data["labels"], float)
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        TypeError,
+        IndexError,
+        pickle.UnpicklingError,
+    ) as exc:
+        raise ReadError(path, f"expected a .npy dict with 'image' and 'labels' ({exc})") from None
+    image = image[0] if image.ndim == 4 and image.shape[0] == 1 else image
+    if image.ndim != 3 or labels.shape != (len(ATTRIBUTES),):
+        raise ReadError(
+            path, f"expected image (D, H, W) and labels (14,), got {image.shape} and {labels.shape}"
+        )
+    return {"image": image, "labels": np.nan_to_num(labels, nan=MISSING)}
+
+
+def resolve(entry: str, root: Path) -> Path | None:
+    """Where a listed sample path lives on this machine, or ``None``."""
+    path = Path(entry)
+    candidates = [path] if path.is_absolute() else [root / path]
+    candidates += [root / path.name, root / path.parent.name / path.name]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def subject_of(path: Path) -> str:
+    """Subject id from a sample file's name.
+
+    >>> subject_of(Path("/d/1000213_ED.npy")), subject_of(Path("/d/1000213/sa_ES.npy"))
+    ('1000213', '1000213')
+    """
+    stem = _PHASE.sub("", path.stem)
+    return path.parent.name if stem.lower() in ("", "sa", "sample", "data", "image") else stem
+
+
+class UkbbLoader:
+    """Index and read study A's UK Biobank layout (see the module doc)."""
+
+    modality = "cardiac"
+    preprocessing = cardiac_prep.PREPROCESSING
+
+    def index(self, root: Path, split: str) -> Index:
+        index = Index()
+        names = [n for s, n in SPLITS.items() if split in ("all", s)]
+        for name in names:
+            listing = root / f"{name}.npy"
+            if index.missing(listing, f"{name}.npy listing the {name} sample files"):
+                index.metadata.append(listing)
+                self._add_listing(index, listing, root)
+        return index
+
+    def _add_listing(self, index: Index, listing: Path, root: Path) -> None:
+        try:
+            entries = np.asarray(load_npy(listing))
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            index.problems.append(Problem(str(listing), f"expected an array of paths ({exc})"))
+            return
+        for entry in np.atleast_1d(entries).astype(str):
+            path = resolve(entry, root)
+            if path is None:
+                message = f"missing: sample file listed in {listing.name}"
+                index.problems.append(Problem(entry, message))
+                continue
+            index.items.append(Item(str(path), subject_of(path), (path,)))
+
+    def read(self, item: Item, shape, problems: list[Problem], deep: bool = False) -> list:
+        sample = read_sample(item.files[0])
+        image = sample["image"]
+        rows, cols = image.shape[1:]
+        spacing = (cardiac_prep.FOV_MM / rows, cardiac_prep.FOV_MM / cols)
+        image = cardiac_prep.take_slices(image, max(0, (len(image) - shape[0]) // 2), shape[0])
+        centre = ((rows - 1) / 2, (cols - 1) / 2)
+        out = cardiac_prep.resample_plane(image, spacing, centre, shape[1:]).clip(0.0, 1.0)
+        mask = np.zeros(shape, dtype=np.uint8)
+        labels = sample["labels"].astype(np.float32)
+        slice_mm = float(cardiac_prep.VOXEL_MM[0])
+        return [CardiacSample(out.astype(np.float32), mask, labels, slice_mm, item.subject, False)]
+
+
+LOADER = UkbbLoader()
