@@ -7,6 +7,7 @@ cell writes nothing under its final name, is reported, and the other cells go on
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import time
@@ -97,14 +98,32 @@ def is_finished(request: RunRequest, cell: Cell) -> bool:
     if request.overwrite or not path.exists():
         return False
     record = load_record(path)
-    mine = (request.profile, config_hash(config_to_dict(ctx.config)), request.dataset)
-    theirs = (record["profile"], record["config_hash"], record["dataset"].get("name"))
+    data = _data_identity(request.dataset, request.data_root)
+    mine = (request.profile, config_hash(config_to_dict(ctx.config)), *data)
+    theirs = (
+        record["profile"],
+        record["config_hash"],
+        record["dataset"].get("name"),
+        record["dataset"].get("root_content_hash"),
+    )
     if mine != theirs:
         raise RecordError(
             f"{path} was made with profile/config/dataset {theirs}, not {mine}; "
             "use --overwrite or another --out"
         )
     return True
+
+
+@functools.cache
+def _data_identity(dataset: str, root: Path | None) -> tuple[str, str | None]:
+    """Name and root content hash of the data (hashed once per run, not per cell).
+
+    Two copies of a dataset at different roots, or one edited in place, must not share
+    records.
+    """
+    from bench.datasets.loading import describe
+
+    return dataset, describe(dataset, root).get("root_content_hash")
 
 
 def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:

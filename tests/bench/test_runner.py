@@ -107,3 +107,24 @@ def test_submitit_launcher_runs_cells_as_a_job_array(tmp_path):
     result = run(request, launcher="submitit", cluster="local")
     assert [s.state for s in result.statuses] == ["done", "done"]
     assert len(list((tmp_path / "runs").rglob("seed=0.json"))) == 2
+
+
+def test_records_of_another_data_root_are_not_mixed(tmp_path, monkeypatch):
+    import bench.runner as runner
+
+    request = RunRequest(
+        task="recon-attack",
+        epsilons=(10.0,),
+        methods=("prior-free",),
+        seeds=(0,),
+        profile="smoke",
+        dataset="phantom-cardiac",
+        out=tmp_path / "runs",
+        overrides={"trials": "5"},
+    )
+    run(request)
+    assert runner.is_finished(request, expand_cells(request)[0])
+    # The same dataset name from another copy (another root content hash) must not resume.
+    monkeypatch.setattr(runner, "_data_identity", lambda name, root: (name, "other-copy"))
+    with pytest.raises(RecordError, match="--overwrite or another --out"):
+        runner.is_finished(request, expand_cells(request)[0])
