@@ -12,10 +12,28 @@ import logging
 import sys
 
 from bench import __version__
-from bench.cli import data_cmd, list_cmd, privacy_cmd, risk_cmd, run_cmd, show_cmd
+from bench.cli import (
+    compare_cmd,
+    data_cmd,
+    leaderboard_cmd,
+    list_cmd,
+    privacy_cmd,
+    risk_cmd,
+    run_cmd,
+    show_cmd,
+)
 from bench.errors import BenchError
 
-SUBCOMMANDS = (list_cmd, run_cmd, show_cmd, privacy_cmd, risk_cmd, data_cmd)
+SUBCOMMANDS = (
+    list_cmd,
+    run_cmd,
+    show_cmd,
+    privacy_cmd,
+    risk_cmd,
+    data_cmd,
+    leaderboard_cmd,
+    compare_cmd,
+)
 EPILOG = """examples:
   bench list
   bench run --task recon-attack --eps 1,10,inf
@@ -24,6 +42,8 @@ EPILOG = """examples:
   bench show runs/
   bench privacy --sigma 1.5 --sample-rate 0.04 --steps 2250 --delta 1e-5 --accountant rdp
   bench risk --epsilon 8 --delta 1e-5 --dim 1024 --mse-threshold 0.01 --prior-size 10
+  bench leaderboard submit runs/ --card my-method.yaml && bench leaderboard render
+  bench compare runs/baseline runs/new --tolerance success_empirical=0.02
 """
 
 

@@ -1,0 +1,86 @@
+"""``bench leaderboard submit|render|check``: method submissions and the rendered boards."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EPILOG = """examples:
+  bench leaderboard submit runs/ --card my-method.yaml
+  bench leaderboard render
+  bench leaderboard render --task recon-attack --format html --out site/
+  bench leaderboard check
+
+Rules, card fields and every check: docs/leaderboards.md.
+"""
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "leaderboard",
+        help="submit a method's records to a board; render and check the boards",
+        description="Leaderboards are generated from submissions (a method card plus the "
+        "method's records); never edit a rendered board by hand.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    submit = actions.add_parser("submit", help="validate a run and write its submission")
+    submit.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a bench run --out folder")
+    submit.add_argument("--card", type=Path, required=True, help="method card (YAML or JSON)")
+    submit.add_argument("--replace", action="store_true", help="replace an earlier submission")
+    submit.add_argument(
+        "--allow-smoke",
+        action="store_true",
+        help="accept a smoke-profile run (pipeline checks; never ranked on the main board)",
+    )
+    render = actions.add_parser("render", help="regenerate boards from their submissions")
+    render.add_argument("--task", help="one task (default: every board under --root)")
+    render.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    render.add_argument("--out", type=Path, help="write here instead of in --root")
+    check = actions.add_parser("check", help="re-validate submissions; fail on stale boards")
+    check.add_argument("--task", help="one task (default: every board under --root)")
+    for action in (submit, render, check):
+        action.add_argument(
+            "--root", type=Path, default=Path("leaderboards"), help="leaderboards folder"
+        )
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    handlers = {"submit": _submit, "render": _render, "check": _check}
+    return handlers[args.action](args)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from bench.leaderboard.submission import submit
+
+    path = submit(
+        args.run_dir, args.card, args.root, replace=args.replace, allow_smoke=args.allow_smoke
+    )
+    print(f"submitted {path}; now run: bench leaderboard render --task {path.parent.parent.name}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from bench.leaderboard.render import board_tasks, render_task
+
+    for task in [args.task] if args.task else board_tasks(args.root):
+        for path in render_task(args.root, task, args.format, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bench.leaderboard.render import board_tasks, stale_files
+
+    stale = []
+    tasks = [args.task] if args.task else board_tasks(args.root)
+    for task in tasks:
+        stale += stale_files(args.root, task)
+    for path in stale:
+        print(f"bench: out of date: {path} (run: bench leaderboard render)", file=sys.stderr)
+    if not stale:
+        print(f"{len(tasks)} board(s) checked: every submission is valid, every board up to date")
+    return 1 if stale else 0

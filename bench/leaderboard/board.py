@@ -1,0 +1,186 @@
+"""The content of a board: what it ranks, under which rules, and who submitted what.
+
+One section per profile (``paper``, then ``small``; ``smoke`` pipeline checks last and
+labelled as such), one ranked table per epsilon, a bound-vs-empirical table when the
+task declares a bound, and the method cards of every submission.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bench.leaderboard.formats import Block
+from bench.leaderboard.ranking import Row, display_label, ranked_tables
+from bench.leaderboard.rules import SMOKE_PROFILE, BoardRules
+from bench.leaderboard.submission import Submission
+from bench.metrics import METRICS, higher_is_better
+from bench.privacy.budget import format_epsilon
+from bench.tasks.base import TaskSpec
+
+PLOT = "privacy_utility.png"
+
+
+def board_blocks(
+    task: TaskSpec, submissions: list[Submission], frame, rules: BoardRules, digest: str
+) -> list[Block]:
+    """Every block of the board of ``task``, in order."""
+    blocks = header_blocks(task, rules)
+    tables = ranked_tables(frame, task)
+    baselines = {display_label(s, submissions) for s in submissions if s.card.baseline}
+    for profile in dict.fromkeys(profile for profile, _ in tables):
+        blocks.append(Block("h2", _section_title(profile)))
+        rows = []
+        for (p, eps), ranked in tables.items():
+            if p == profile:
+                blocks += [
+                    Block("h3", f"epsilon = {_eps(eps)}"),
+                    rank_table(ranked, task, baselines),
+                ]
+                rows += ranked
+        if task.bound_metric:
+            blocks += bound_blocks(rows, task)
+    blocks += submission_blocks(submissions)
+    blocks.append(
+        Block(
+            "p",
+            f"Rendered from {len(submissions)} submission(s) of {task.name} v{task.version}; "
+            f"digest of the submission files: `{digest}`.",
+        )
+    )
+    return blocks
+
+
+def header_blocks(task: TaskSpec, rules: BoardRules) -> list[Block]:
+    """Title, provenance, ranking rule, entry requirements and the plot."""
+    metric = task.primary_metric
+    direction = "higher" if higher_is_better(metric) else "lower"
+    return [
+        Block("h1", f"Leaderboard: {task.name} v{task.version}"),
+        Block(
+            "p",
+            "**Generated** by `bench leaderboard render` from `submissions/`; never edit it "
+            "by hand (CI fails when it is out of date). How to submit: "
+            "[docs/leaderboards.md](../../docs/leaderboards.md).",
+        ),
+        Block(
+            "p",
+            f"{task.description}. Privacy unit: {task.privacy_unit}; delta = {task.delta:g}.",
+        ),
+        Block(
+            "p",
+            f"**Ranking.** By `{metric}` ({METRICS.get(metric).description}; {direction} is "
+            "better): mean ± std over seeds. The 95% CI is the envelope of the seeds' "
+            "recorded CIs (or mean ± 1.96 standard errors over seeds for a metric without one). "
+            "Rank = 1 + the number of rows whose CI lies entirely on the better side, so rows "
+            "with overlapping CIs share a rank.",
+        ),
+        Block(
+            "p",
+            f"**Main board requirements.** {rules.describe()}; achieved epsilon <= target in "
+            "every record, and equal to the accountant's epsilon recomputed from the recorded "
+            "noise multiplier, sample rate and steps; every step that read private data "
+            "protected and listed.",
+        ),
+        Block("img", "privacy-utility plot", src=PLOT),
+    ]
+
+
+def rank_table(rows: list[Row], task: TaskSpec, baselines: set[str]) -> Block:
+    """The ranked table of one (profile, epsilon)."""
+    headers = ("rank", "method", f"{task.primary_metric} (mean ± std)", "95% CI", "seeds")
+    body = [
+        (
+            str(row.rank),
+            f"{row.label} (baseline)" if row.label in baselines else row.label,
+            f"{row.mean:.4g} ± {row.std:.2g}",
+            _ci(row),
+            str(row.seeds),
+            "-" if row.achieved is None else f"{row.achieved:.6g}",
+        )
+        for row in rows
+    ]
+    return Block("table", headers=(*headers, "achieved epsilon (max)"), rows=body)
+
+
+def bound_blocks(rows: list[Row], task: TaskSpec) -> list[Block]:
+    """Empirical success beside its theoretical bound, per method and epsilon."""
+    metric, bound = task.primary_metric, task.bound_metric
+    body = [
+        (
+            row.label,
+            _eps(row.epsilon),
+            f"{row.mean:.4g} ± {row.std:.2g}",
+            _ci(row),
+            f"{row.bound:.4g}",
+            "yes" if row.ci_low <= row.bound else "NO: the CI lies above the bound",
+        )
+        for row in sorted(rows, key=lambda r: (r.label, r.epsilon))
+        if row.bound is not None
+    ]
+    return [
+        Block("h3", f"Bound vs empirical: `{metric}` against `{bound}`"),
+        Block(
+            "p",
+            f"`{bound}`: {METRICS.get(bound).description}. A bound holds when the empirical "
+            "CI does not lie entirely above it.",
+        ),
+        Block(
+            "table",
+            headers=(
+                "method",
+                "epsilon",
+                f"{metric} (mean ± std)",
+                "95% CI",
+                bound,
+                "within bound",
+            ),
+            rows=body,
+        ),
+    ]
+
+
+def submission_blocks(submissions: list[Submission]) -> list[Block]:
+    """The method cards, one row per submission."""
+    body = []
+    for sub in submissions:
+        card, dataset = sub.card, _dataset(sub.records[0])
+        body.append(
+            (
+                card.name + (" (baseline)" if card.baseline else ""),
+                sub.profile,
+                ", ".join(card.authors),
+                card.description,
+                dataset,
+                card.privacy_unit,
+                card.public_data,
+                card.accountant,
+                card.hardware,
+                card.code_url,
+                card.paper or "-",
+                card.deviations,
+            )
+        )
+    headers = ("method", "profile", "authors", "description", "data", "privacy unit")
+    headers += ("public data", "accountant", "hardware", "code", "paper", "deviations")
+    return [Block("h2", "Submissions"), Block("table", headers=headers, rows=body)]
+
+
+def _dataset(record: dict) -> str:
+    """The private dataset, and the public one when the run declared it."""
+    data = record.get("dataset") or {}
+    public = (data.get("public") or {}).get("name")
+    return str(data.get("name", "?")) + (f" (public: {public})" if public else "")
+
+
+def _section_title(profile: str) -> str:
+    if profile == SMOKE_PROFILE:
+        return "`smoke` profile: pipeline checks, not part of the main board"
+    return f"`{profile}` profile"
+
+
+def _ci(row: Row) -> str:
+    return f"[{row.ci_low:.3g}, {row.ci_high:.3g}]"
+
+
+def _eps(epsilon: float) -> str:
+    return "inf (non-private)" if math.isinf(epsilon) else format_epsilon(epsilon)

@@ -1,0 +1,45 @@
+"""The CI gate: every committed board equals a fresh render of its committed submissions.
+
+When this fails, a submission changed without ``bench leaderboard render`` (or a board
+was edited by hand): re-render and commit the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.leaderboard import BOARD_FILES, HTML_FILE
+from bench.leaderboard.card import load_card
+from bench.leaderboard.render import board_tasks, render_task, same_file
+
+ROOT = Path(__file__).resolve().parents[3] / "leaderboards"
+BOARDS = board_tasks(ROOT) if ROOT.is_dir() else []
+
+
+def test_the_repository_has_boards():
+    assert "recon-attack" in BOARDS
+
+
+@pytest.mark.parametrize("task", BOARDS)
+def test_committed_board_is_up_to_date(task, tmp_path):
+    render_task(ROOT, task, "markdown", out=tmp_path)
+    committed = ROOT / task
+    names = list(BOARD_FILES) + ([HTML_FILE] if (committed / HTML_FILE).exists() else [])
+    if HTML_FILE in names:
+        render_task(ROOT, task, "html", out=tmp_path)
+    for name in names:
+        assert (committed / name).is_file(), f"{committed / name} is missing: re-render"
+        fresh = (tmp_path / task / name).read_bytes()
+        assert same_file(name, (committed / name).read_bytes(), fresh), (
+            f"{committed / name} is out of date with its submissions: "
+            f"run `bench leaderboard render --task {task}` and commit the result"
+        )
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("*/cards/*.yaml")), ids=lambda p: p.stem)
+def test_reference_cards_are_valid_and_match_their_file(path):
+    card = load_card(path)
+    assert (card.name, card.task, card.baseline) == (path.stem, path.parent.parent.name, True)
+    assert (ROOT / card.task / "submissions" / f"{card.name}@small.json").is_file()

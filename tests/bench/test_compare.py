@@ -1,0 +1,147 @@
+"""``bench compare``: cell-by-cell deltas, directions, tolerances, missing cells, formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.cache import write_json_atomic
+from bench.cli import main
+from bench.metrics import higher_is_better
+
+BASE_METRICS = {
+    "success_empirical": 0.50,
+    "success_empirical_ci_low": 0.40,
+    "success_empirical_ci_high": 0.60,
+    "mse_mean": 0.020,
+}
+
+
+def _write(root, metrics, *, method="prior-free", eps="1", seed=0, version=1, config="c1"):
+    record = {
+        "schema_version": 1,
+        "task": "recon-attack",
+        "task_version": version,
+        "method": method,
+        "seed": seed,
+        "epsilon": eps,
+        "profile": "smoke",
+        "dataset": {"name": "phantom-cardiac"},
+        "config": {},
+        "config_hash": config,
+        "privacy": {},
+        "metrics": metrics,
+        "higher_is_better": {m: higher_is_better(m) for m in metrics},
+        "risk": {},
+    }
+    path = root / f"recon-attack@v{version}" / method / f"eps={eps}" / f"seed={seed}.json"
+    write_json_atomic(path, record)
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    for seed in (0, 1):
+        _write(base, BASE_METRICS, seed=seed)
+        _write(new, BASE_METRICS, seed=seed)
+    return base, new
+
+
+def _compare(capsys, base, new, *flags):
+    code = main(["compare", str(base), str(new), *flags])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_identical_results_pass(capsys, dirs):
+    code, out, _ = _compare(capsys, *dirs)
+    assert code == 0
+    assert out.startswith("bench compare: OK (0 worse, 0 missing, 0 better, 0 new, 4 ok)")
+    assert "no differences" in out
+
+
+def test_a_worse_metric_fails_unless_within_its_tolerance(capsys, dirs):
+    base, new = dirs
+    _write(new, {**BASE_METRICS, "success_empirical": 0.45}, seed=1)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "WORSE" in out and "-0.05" in out
+    assert "0.5 [0.4, 0.6]" in out  # the value with its CI
+    assert _compare(capsys, base, new, "--tolerance", "success_empirical=0.06")[0] == 0
+    assert _compare(capsys, base, new, "--tolerance", "success_empirical=5%")[0] == 1
+    assert _compare(capsys, base, new, "--tolerance", "success_empirical=11%")[0] == 0
+    assert _compare(capsys, base, new, "--default-tolerance", "0.1")[0] == 0
+
+
+def test_direction_comes_from_the_metric(capsys, dirs):
+    base, new = dirs
+    _write(new, {**BASE_METRICS, "mse_mean": 0.010}, seed=0)  # lower mse: better
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 0 and "better" in out
+    _write(new, {**BASE_METRICS, "mse_mean": 0.030}, seed=0)
+    assert _compare(capsys, base, new)[0] == 1
+
+
+def test_a_missing_cell_fails_and_a_new_one_does_not(capsys, dirs):
+    base, new = dirs
+    _write(new, BASE_METRICS, eps="10")
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 0 and "recon-attack@v1 prior-free eps=10 seed=0" in out and "new" in out
+    (new / "recon-attack@v1" / "prior-free" / "eps=1" / "seed=1.json").unlink()
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "MISSING" in out and "eps=1 seed=1" in out
+
+
+def test_a_metric_the_new_run_lacks_is_missing(capsys, dirs):
+    base, new = dirs
+    _write(new, {"success_empirical": 0.5}, seed=0)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "mse_mean" in out and "MISSING" in out
+
+
+def test_metrics_flag_restricts_the_comparison(capsys, dirs):
+    base, new = dirs
+    _write(new, {**BASE_METRICS, "mse_mean": 0.9}, seed=0)
+    assert _compare(capsys, base, new, "--metrics", "success_empirical")[0] == 0
+
+
+def test_markdown_for_a_ci_comment(capsys, dirs):
+    base, new = dirs
+    _write(new, {**BASE_METRICS, "success_empirical": 0.3}, seed=0)
+    code, out, _ = _compare(capsys, base, new, "--format", "markdown", "--all")
+    assert code == 1 and out.startswith("**bench compare: FAIL")
+    assert "| cell" in out and "|---" in out and out.count("recon-attack@v1") == 4
+
+
+def test_other_task_versions_are_never_compared(capsys, tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    _write(base, BASE_METRICS)
+    _write(new, BASE_METRICS, version=2)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "task versions are never compared" in out
+
+
+def test_a_changed_config_is_noted_but_does_not_fail(capsys, dirs):
+    base, new = dirs
+    _write(new, BASE_METRICS, seed=0, config="c2")
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 0 and "config_hash differs (c1 -> c2)" in out
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        (["--tolerance", "success_empirical"], "bad --tolerance 'success_empirical'"),
+        (["--tolerance", "success_empirical=-1"], "bad --tolerance"),
+        (["--tolerance", "succes_empirical=0.1"], "did you mean 'success_empirical'?"),
+        (["--metrics", "nope"], "unknown metric 'nope'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, dirs, flags, reason):
+    code, _, err = _compare(capsys, *dirs, *flags)
+    assert code == 2 and reason in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_or_absent_directory_is_bad_input(capsys, dirs, tmp_path):
+    assert _compare(capsys, dirs[0], tmp_path / "absent")[0] == 2
+    (tmp_path / "empty").mkdir()
+    code, _, err = _compare(capsys, dirs[0], tmp_path / "empty")
+    assert code == 2 and "no records below" in err

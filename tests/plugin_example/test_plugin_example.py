@@ -1,0 +1,71 @@
+"""The worked example of docs/add-a-method.md, installed as a user would and run by the CLI.
+
+pip builds the example package with its own build backend and installs it into a
+temporary ``--target`` folder (no network, nothing left in the environment); the suite
+then finds ``norm-prior`` through the ``bench.methods`` entry point in a fresh process,
+so this test session's registries stay untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def installed(tmp_path) -> dict[str, str]:
+    """The environment of a Python that has the example installed."""
+    source = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the source
+    shutil.copytree(
+        HERE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "test_*")
+    )
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    pip += ["--no-build-isolation", "--target", str(site), str(source)]
+    proc = subprocess.run(pip, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _bench(env, *argv) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "bench", *map(str, argv)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_installed_plugin_is_listed_and_runs(installed, tmp_path):
+    listed = _bench(installed, "list")
+    assert listed.returncode == 0 and "norm-prior: prior-free attack projected" in listed.stdout
+    out = tmp_path / "runs"
+    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
+    run = _bench(installed, "run", "--task", "recon-attack", "--methods", "norm-prior", *grid)
+    assert run.returncode == 0, run.stderr
+    folder = out / "recon-attack@v1" / "norm-prior"
+    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
+    assert [r["epsilon"] for r in records] == ["10", "inf"]
+    private = records[0]
+    assert private["method"] == "norm-prior" and private["metrics"]["trials"] == 30
+    assert private["privacy"]["achieved_epsilon"] <= 10
+    assert 0 <= private["metrics"]["success_empirical"] <= 1
+
+
+def test_the_session_never_sees_the_plugin():
+    from bench.tasks import methods_of
+
+    assert "norm-prior" not in [m.name for m in methods_of("recon-attack")]
+
+
+def test_the_docs_show_the_example_verbatim():
+    source = (HERE / "pmb_example_attack" / "__init__.py").read_text()
+    page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
+    assert source[source.index("from dataclasses import") :] in page
