@@ -83,6 +83,8 @@ def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
         data_root=request.data_root,
         device=request.device,
         artifacts_dir=path.with_suffix(""),
+        public_dataset=request.public_dataset,
+        public_data_root=request.public_data_root,
         **kwargs,
     )
 

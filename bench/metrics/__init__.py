@@ -61,3 +61,58 @@ for _name, _up, _text in [
     ("trials", True, "number of attack trials"),
 ]:
     register_metric(_name, _up, _text)
+
+# cardiac-ldm (study A). FID names are generic: another task may declare them first.
+for _name, _up, _text in [
+    (
+        "fid",
+        False,
+        "Frechet distance of generated vs real test volumes (central slices, offline "
+        "phantom-encoder-v1; the record names the extractor and its weights)",
+    ),
+    ("fid_floor", False, "the same FID between the two halves of the real test set"),
+    ("fid_3d", False, "Frechet distance of whole volumes (3D encoder trained on public data)"),
+    ("fid_3d_floor", False, "the same 3D FID between the two halves of the real test set"),
+    (
+        "fid_reconstruction",
+        False,
+        "slice FID of the autoencoder's reconstructions of the real test volumes: the "
+        "floor the frozen autoencoder sets for generated volumes",
+    ),
+    ("fid_inception", False, "slice-wise FID with InceptionV3 pool features (local weights)"),
+    ("fid_inception_floor", False, "the Inception FID between the real test halves"),
+    (
+        "msssim_generated",
+        False,
+        "mean MS-SSIM of consecutive generated volumes (lower = more "
+        "diverse; compare with msssim_real)",
+    ),
+    ("msssim_real", False, "mean MS-SSIM of consecutive real test volumes (the reference)"),
+    ("lv_volume_r", True, "Pearson r of measured vs requested LV volume (LVEDV / LVESV)"),
+    ("rv_volume_r", True, "Pearson r of measured vs requested RV volume (RVEDV / RVESV)"),
+    ("myo_thickness_r", True, "Pearson r of measured vs requested myocardial thickness"),
+    ("cycle_accuracy", True, "fraction of generated volumes in the requested phase (ES/ED)"),
+    ("lv_volume_r_real", True, "lv_volume_r of the evaluators on the real test volumes"),
+    ("rv_volume_r_real", True, "rv_volume_r of the evaluators on the real test volumes"),
+    ("myo_thickness_r_real", True, "myo_thickness_r of the evaluators on the real test volumes"),
+    ("cycle_accuracy_real", True, "cycle_accuracy of the phase rule on real test volumes"),
+]:
+    if _name not in METRICS:
+        register_metric(_name, _up, _text)
+
+# mammo-cls (study B). Malignant (label 1) is the positive class of every score.
+for _name, _up, _text in [
+    ("auroc_internal", True, "AUROC on the internal test split (malignant = positive)"),
+    ("auprc_internal", True, "average precision on the internal test split (malignant = positive)"),
+    ("accuracy_internal", True, "accuracy at P(malignant) >= 0.5 on the internal test split"),
+    ("auroc_external", True, "AUROC on the external test site (malignant = positive)"),
+    ("auprc_external", True, "average precision on the external test site (malignant = positive)"),
+    ("accuracy_external", True, "accuracy at P(malignant) >= 0.5 on the external test site"),
+    ("fid", False, "Frechet distance of generated vs real test images (see the extractor)"),
+    ("fid_floor", False, "the same FID between the two halves of the real test set"),
+    ("fid_public", False, "FID of the synthetic patches vs the public patches"),
+    ("synthetic_benign", True, "synthetic benign patches used"),
+    ("synthetic_malignant", True, "synthetic malignant patches used"),
+]:
+    if _name not in METRICS:
+        register_metric(_name, _up, _text)

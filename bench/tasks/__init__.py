@@ -16,7 +16,11 @@ from bench.tasks.base import MethodSpec, TaskSpec
 
 TASKS: Registry[TaskSpec] = Registry("task")
 _METHODS: dict[str, Registry[MethodSpec]] = {}
-_BUILTIN_TASK_MODULES = ("bench.tasks.recon_attack",)
+_BUILTIN_TASK_MODULES = (
+    "bench.tasks.recon_attack",
+    "bench.tasks.cardiac_ldm",
+    "bench.tasks.mammo_cls",
+)
 _loaded = False
 
 

@@ -91,6 +91,8 @@ class CellContext:
     device: str
     artifacts_dir: Path
     progress: Callable[..., Iterable] = field(default=lambda it, **kw: it)
+    public_dataset: str | None = None
+    public_data_root: Path | None = None
 
     def derive_seed(self, *labels: object) -> int:
         """A seed from the cell seed and ``labels``, stable across runs and processes.

@@ -1,0 +1,123 @@
+"""Checkpoints of the ``cardiac-ldm`` task: cached public-data models and user weights.
+
+Everything the task trains on public data (autoencoder, pre-trained denoiser, evaluators)
+is cached in the user cache directory under a hash of what made it (configs, data
+identity, seed), so that a grid trains it once. A checkpoint is a ``torch.save`` of
+tensors only (loaded with ``weights_only=True``: no pickled code runs) with a JSON
+side-car that holds its SHA-256 and the key; a file whose hash or key does not match,
+or weights that do not fit the model, raise :class:`CheckpointError` instead of being
+used silently.
+
+Example:
+    >>> key_of({"kind": "autoencoder", "seed": 0}) == key_of({"seed": 0, "kind": "autoencoder"})
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.cache import cache_dir, write_json_atomic
+from bench.config import json_ready
+from bench.errors import BenchError
+
+WRAPPER_PREFIX = "_module."  # opacus's GradSampleModule renames every key this way
+
+
+class CheckpointError(BenchError):
+    """A checkpoint that is missing, corrupt, or made for another model or key."""
+
+
+def key_of(parts: dict[str, Any]) -> str:
+    """A short, order-independent hash of a JSON-able description."""
+    text = json.dumps(json_ready(parts), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checkpoint(path: Path, state: dict, meta: dict[str, Any]) -> str:
+    """Save ``state`` (tensors) and ``meta`` (JSON) atomically; return the file's SHA-256."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        cpu = {k: v.detach().cpu() for k, v in state.items()}
+        torch.save({"state_dict": cpu, "meta": json.dumps(json_ready(meta))}, tmp)
+        sha = file_sha256(Path(tmp))
+        write_json_atomic(path.with_suffix(".json"), {"sha256": sha, "meta": json_ready(meta)})
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return sha
+
+
+def read_checkpoint(path: Path | str, what: str) -> tuple[dict, dict[str, Any], str]:
+    """(state dict, meta, SHA-256) of a checkpoint; ``what`` names it in errors.
+
+    Accepts the suite's format and a bare state dict (e.g. a user's own weights); keys
+    saved from opacus's wrapper lose their ``_module.`` prefix.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{what}: no checkpoint at {path}")
+    sha = file_sha256(path)
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file() and json.loads(sidecar.read_text()).get("sha256") != sha:
+        raise CheckpointError(f"{what}: {path} is corrupt (its SHA-256 differs from {sidecar})")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise CheckpointError(f"{what}: {path} is not a readable checkpoint ({exc})") from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{what}: {path} holds {type(payload).__name__}, not weights")
+    state = payload.get("state_dict", payload)
+    meta = json.loads(payload["meta"]) if isinstance(payload.get("meta"), str) else {}
+    state = {k.removeprefix(WRAPPER_PREFIX): v for k, v in state.items()}
+    return state, meta, sha
+
+
+def load_into(module, state: dict, what: str) -> None:
+    """Load ``state`` into ``module`` strictly; a mismatch is a :class:`CheckpointError`."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1:3]
+        raise CheckpointError(
+            f"{what}: the weights do not fit this model ({' '.join(first).strip()}); "
+            "they were made with another architecture or profile"
+        ) from None
+
+
+def cached(kind: str, key: dict[str, Any], build: Callable[[], tuple[dict, dict]]):
+    """(state, meta, SHA-256) from the cache entry of ``key``, built on a miss.
+
+    ``build`` returns (state dict, meta). The stored meta must repeat the key: a file
+    under the right name made from another description is refused.
+    """
+    path = cache_dir("cardiac-ldm", kind) / f"{key_of(key)}.pt"
+    if path.exists():
+        state, meta, sha = read_checkpoint(path, f"cached {kind}")
+        if meta.get("key") != json_ready(key):
+            raise CheckpointError(f"cached {kind} {path} was made for another key; delete it")
+        return state, meta, sha
+    state, meta = build()
+    meta = {**meta, "key": json_ready(key)}
+    sha = write_checkpoint(path, state, meta)
+    return state, meta, sha

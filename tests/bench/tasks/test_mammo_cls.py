@@ -1,0 +1,257 @@
+"""The mammo-cls task at the smoke profile: honest records, composed budgets, clear errors."""
+
+import math
+
+import pytest
+import torch
+
+from bench.api import run
+from bench.errors import BenchError, UnknownNameError
+from bench.records import iter_records
+from bench.runner import RunRequest, validate_request
+from bench.tasks import get_method, get_task
+from bench.tasks.mammo_cls_models import FORMAT, save_checkpoint
+
+REGIMES = ("dp-vit-real", "dp-vit-real+syn", "dp-vit-synpre", "vit-syn-only")
+
+
+def _request(out, methods=REGIMES, eps=(10.0, math.inf), **kw):
+    base = dict(
+        task="mammo-cls",
+        epsilons=eps,
+        methods=methods,
+        seeds=(0,),
+        profile="smoke",
+        dataset="phantom-mammo",
+        out=out,
+    )
+    return RunRequest(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    # Module fixtures run before the function-scoped cache isolation of conftest: point
+    # the cache at the session's folder here, where test_tasks_smoke finds it again.
+    out = tmp_path_factory.mktemp("mammo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        result = run(_request(out))
+    assert not result.failed, [s.error for s in result.failed]
+    return {(r["method"], r["epsilon"]): r for r in iter_records(out)}
+
+
+def test_declaration():
+    task = get_task("mammo-cls")
+    assert task.primary_metric == "auroc_internal" and task.delta == 1e-4
+    assert set(task.default_methods) == set(REGIMES)
+    assert get_method("mammo-cls", "dp-vit-real").configs["small"].image_size == 64
+    assert get_method("mammo-cls", "dp-vit-real").configs["paper"].image_size == 128
+
+
+def test_every_record_is_within_its_budget(records):
+    assert len(records) == 2 * len(REGIMES)
+    for (method, eps), record in records.items():
+        privacy = record["privacy"]
+        if eps == "inf":
+            assert privacy["target_epsilon"] is None
+        elif method == "vit-syn-only":  # public GAN: no private record is ever read
+            assert privacy["achieved_epsilon"] == 0.0 and privacy["private_data_steps"] == []
+        else:
+            assert 0 < privacy["achieved_epsilon"] <= privacy["target_epsilon"]
+            assert privacy["noise_multiplier"] > 0 and privacy["sampling"] == "poisson"
+            (step,) = privacy["private_data_steps"]
+            assert step["protection"].startswith("DP-SGD") and "whole ViT" in step["name"]
+        assert privacy["public_data_steps"][0]["data"] == "public split, without labels"
+
+
+def test_metrics_and_dataset_block(records):
+    record = records[("dp-vit-real+syn", "10")]
+    metrics = record["metrics"]
+    for split in ("internal", "external"):
+        auc = metrics[f"auroc_{split}"]
+        assert metrics[f"auroc_{split}_ci_low"] <= auc <= metrics[f"auroc_{split}_ci_high"]
+        assert 0 <= metrics[f"auprc_{split}"] <= 1 and 0 <= metrics[f"accuracy_{split}"] <= 1
+    assert metrics["fid"] >= 0 and metrics["fid_floor"] >= 0
+    assert metrics["synthetic_benign"] == metrics["synthetic_malignant"] == 32
+    dataset = record["dataset"]
+    assert dataset["positive_class"] == "malignant (label 1)"
+    assert dataset["synthetic"]["gan"]["source"] == "public"
+    assert dataset["fid_extractor"]["name"] == "phantom-encoder-v1"
+    assert "fid" not in records[("dp-vit-real", "10")]["metrics"]
+
+
+def test_union_lowers_the_sample_rate(records):
+    real = records[("dp-vit-real", "10")]["privacy"]
+    union = records[("dp-vit-real+syn", "10")]["privacy"]
+    assert union["sample_rate"] < real["sample_rate"]  # same batch, twice the records
+
+
+def test_every_dp_model_states_its_risk(records):
+    record = records[("dp-vit-synpre", "10")]
+    risk = record["risk"]
+    assert risk["sigma"] == record["privacy"]["noise_multiplier"]
+    assert risk["dim"] == 32 * 32 and risk["norm"] == 1.01
+    assert {"p_mse_le", "rero", "threat_models"} <= set(risk)
+    assert records[("vit-syn-only", "10")]["risk"]["private_data_touched"] is False
+
+
+def test_dp_gan_budget_is_composed_with_the_classifier(tmp_path):
+    request = _request(
+        tmp_path,
+        ("dp-vit-real+syn", "vit-syn-only"),
+        eps=(4.0,),
+        overrides={"gan_source": "private-dp"},
+        accountant="rdp",
+    )
+    result = run(request)
+    assert not result.failed, [s.error for s in result.failed]
+    records = {r["method"]: r for r in iter_records(tmp_path)}
+    privacy = records["dp-vit-real+syn"]["privacy"]
+    assert privacy["achieved_epsilon"] <= 4.0
+    names = [step["name"] for step in privacy["private_data_steps"]]
+    assert names[0] == "cGAN discriminator training" and names[1].startswith("classifier")
+    gan, classifier = privacy["runs"]  # the composition, as the leaderboard recomputes it
+    assert gan["noise_multiplier"] > 0 and classifier["noise_multiplier"] > 0
+    assert "gan_discriminator" in records["dp-vit-real+syn"]["risk"]
+    from bench.leaderboard.checks import recompute_epsilon
+
+    assert recompute_epsilon(privacy) == pytest.approx(privacy["achieved_epsilon"])
+    only = records["vit-syn-only"]["privacy"]  # the GAN spends the whole budget
+    assert 3.9 <= only["achieved_epsilon"] <= 4.0
+    assert recompute_epsilon(only) == pytest.approx(only["achieved_epsilon"])
+    assert records["dp-vit-real+syn"]["dataset"]["synthetic"]["gan"]["source"] == "private-dp"
+
+
+def _fails_cleanly(out, methods, match, eps=(10.0,), **overrides):
+    result = run(_request(out, methods, eps=eps, overrides=overrides))
+    assert [s.state for s in result.statuses] == ["failed"] * len(methods)
+    assert all(match in s.error for s in result.failed), [s.error for s in result.failed]
+    assert iter_records(out) == []  # no partial record
+
+
+def test_a_non_private_gan_of_private_data_is_refused(tmp_path):
+    _fails_cleanly(
+        tmp_path, ("vit-syn-only",), "non-private GAN", eps=(math.inf,), gan_source="private-dp"
+    )
+
+
+def test_unknown_regime_is_a_clear_error(tmp_path):
+    with pytest.raises(UnknownNameError, match="did you mean 'dp-vit-real'"):
+        validate_request(_request(tmp_path, ("dp-vit-rael",)))
+
+
+def test_missing_pretrained_weights_are_a_clear_error(tmp_path):
+    missing = str(tmp_path / "nowhere.pt")
+    _fails_cleanly(
+        tmp_path / "a", ("dp-vit-real",), "no vit checkpoint", pretrained_weights=missing
+    )
+    _fails_cleanly(
+        tmp_path / "b", ("dp-vit-real",), "nothing is downloaded", backbone="swin-t", train="head"
+    )
+    _fails_cleanly(tmp_path / "c", ("dp-vit-real",), "head-only", backbone="swin-t")
+
+
+def test_mismatching_gan_checkpoint_is_a_clear_error(tmp_path):
+    from generators.cgan import CGANConfig, Generator
+
+    path = tmp_path / "gan.pt"
+    meta = {
+        "image_size": 64,
+        "width": 8,
+        "nz": 100,
+        "embed_dim": 50,
+        "classes": 2,
+        "source": "public",
+    }
+    state = Generator(CGANConfig(64, 8)).state_dict()
+    save_checkpoint(path, "cgan-generator", "user", meta, state)
+    _fails_cleanly(
+        tmp_path / "a",
+        ("vit-syn-only",),
+        "image_size: checkpoint 64, expected 32",
+        gan_checkpoint=str(path),
+    )
+    save_checkpoint(
+        path, "cgan-generator", "user", {**meta, "image_size": 32, "source": "x"}, state
+    )
+    _fails_cleanly(
+        tmp_path / "b",
+        ("vit-syn-only",),
+        "source: checkpoint 'x', expected 'public'",
+        gan_checkpoint=str(path),
+    )
+    path.write_bytes(b"not a checkpoint")
+    _fails_cleanly(
+        tmp_path / "c",
+        ("dp-vit-synpre",),
+        "corrupt cgan-generator checkpoint",
+        gan_checkpoint=str(path),
+    )
+
+
+def test_a_matching_public_gan_checkpoint_is_used(tmp_path):
+    from generators.cgan import CGANConfig, Generator
+
+    path = tmp_path / "gan.pt"
+    meta = {
+        "image_size": 32,
+        "width": 8,
+        "nz": 100,
+        "embed_dim": 50,
+        "classes": 2,
+        "source": "public",
+    }
+    save_checkpoint(path, "cgan-generator", "user", meta, Generator(CGANConfig(32, 8)).state_dict())
+    result = run(
+        _request(
+            tmp_path / "out",
+            ("vit-syn-only",),
+            eps=(10.0,),
+            overrides={"gan_checkpoint": str(path)},
+        )
+    )
+    assert not result.failed, [s.error for s in result.failed]
+    (record,) = iter_records(tmp_path / "out")
+    assert record["dataset"]["synthetic"]["gan"]["checkpoint"] == str(path)
+
+
+def test_corrupt_cache_entry_is_a_clear_error(tmp_path, monkeypatch):
+    from bench.cache import cache_dir
+
+    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path / "cache"))
+    assert not run(_request(tmp_path / "a", ("dp-vit-real",), eps=(math.inf,))).failed
+    (entry,) = cache_dir("mammo-cls", "vit").glob("*.pt")
+    entry.write_bytes(entry.read_bytes()[:100])
+    _fails_cleanly(tmp_path / "b", ("dp-vit-real",), "corrupt vit checkpoint", eps=(math.inf,))
+    torch.save(
+        {"format": FORMAT, "kind": "vit", "key": "other", "meta": {}, "state_dict": {}}, entry
+    )
+    _fails_cleanly(tmp_path / "c", ("dp-vit-real",), "does not match", eps=(math.inf,))
+
+
+def test_same_seed_gives_identical_records(tmp_path):
+    first = run(_request(tmp_path / "a", ("dp-vit-real",), eps=(10.0,)))
+    second = run(_request(tmp_path / "b", ("dp-vit-real",), eps=(10.0,)))
+    assert not first.failed and not second.failed
+    a, b = (iter_records(tmp_path / d)[0] for d in ("a", "b"))
+    assert a["metrics"] == b["metrics"] and a["privacy"] == b["privacy"]
+
+
+def test_head_only_training_is_declared(tmp_path):
+    result = run(_request(tmp_path, ("dp-vit-real",), eps=(10.0,), overrides={"train": "head"}))
+    assert not result.failed, [s.error for s in result.failed]
+    (record,) = iter_records(tmp_path)
+    (step,) = record["privacy"]["private_data_steps"]
+    assert "MLP head on the frozen backbone" in step["name"]
+
+
+def test_bad_input_never_reaches_training(tmp_path):
+    with pytest.raises(BenchError, match="gan_budget_share"):
+        from bench.tasks.mammo_cls_synthetic import check_gan_inputs
+
+        config = get_method("mammo-cls", "vit-syn-only").configs["smoke"]
+        from dataclasses import replace
+
+        from bench.privacy.budget import PrivacyBudget
+
+        check_gan_inputs(replace(config, gan_budget_share=1.5), PrivacyBudget(1.0, 1e-4))
