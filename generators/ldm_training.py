@@ -53,7 +53,8 @@ def train_denoiser(
         shuffle=True,
         generator=torch.Generator().manual_seed(seed),
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=schedule.lr)
+    trainable = [p for p in model.parameters() if p.requires_grad]  # frozen ones stay put
+    optimizer = torch.optim.Adam(trainable, lr=schedule.lr)
     training = make_private(
         model,
         optimizer,
@@ -68,6 +69,7 @@ def train_denoiser(
     epoch = _private_epoch if training.engine is not None else _plain_epoch
     for _ in progress(range(schedule.epochs), desc="denoiser", unit="epoch"):
         epoch(step)
+    training.optimizer.zero_grad(set_to_none=True)  # free (per-sample) gradients for sampling
     return training
 
 

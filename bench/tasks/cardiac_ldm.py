@@ -81,6 +81,9 @@ class LdmConfig:
         pretrain: start from the denoiser pre-trained on public data (``dp-ldm``).
         pretrain_epochs, pretrain_batch, pretrain_lr: the public, non-private schedule.
         epochs, batch_size, lr: the fixed private schedule (DP-SGD unless epsilon = inf).
+        finetune: train the whole denoiser privately (the paper's main setting) or only the
+            attribute embedder and the attention blocks (its attention-only option; needs
+            ``pretrain``).
         max_grad_norm: per-sample clipping bound C (the paper: 1).
         physical_batch: examples per forward pass (memory only).
         cfg_dropout, guidance: classifier-free guidance (dropout rate in training, scale
@@ -109,6 +112,7 @@ class LdmConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
+    finetune: Literal["all", "attention"] = "all"
     max_grad_norm: float = 1.0
     physical_batch: int = 64
     cfg_dropout: float = 0.0
@@ -147,7 +151,7 @@ _SMALL = LdmConfig(
     volume=(8, 32, 32),
     public_volumes=1000,
     train_subjects=500,
-    test_subjects=50,
+    test_subjects=150,
     autoencoder=AutoencoderConfig(
         channels=(8, 16, 32), epochs=12, batch_size=8, lr=3e-3, volumes=300
     ),

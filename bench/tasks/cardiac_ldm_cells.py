@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.errors import BenchError
 from bench.privacy.report import PrivateStep
 from bench.privacy.risk import RiskQuery, risk_block
 from bench.tasks.base import CellContext, CellOutput
@@ -94,7 +95,7 @@ def _run(ctx: CellContext) -> CellOutput:
         volumes_to_latents,
     )
     from generators.autoencoder import check_volume_shape
-    from generators.ldm import LatentDenoiser
+    from generators.ldm import LatentDenoiser, train_only_attention
     from generators.ldm_training import train_denoiser
 
     config, clock = ctx.config, Stopwatch()
@@ -111,6 +112,10 @@ def _run(ctx: CellContext) -> CellOutput:
     if config.pretrain:
         with clock("pre-training (public)"):
             public_info.update(pretrained_denoiser(ctx, parts, model))
+    if config.finetune == "attention":
+        if not config.pretrain:
+            raise BenchError("finetune=attention needs pre-trained weights (pretrain=true)")
+        public_info["trainable_parameters"] = train_only_attention(model)
     with clock("private training"):
         training = train_denoiser(
             model, latents, attributes, ctx.budget, schedule(config), config.diffusion,
@@ -166,7 +171,9 @@ def schedule(config):
 
 def private_steps(ctx: CellContext) -> list[PrivateStep]:
     """Every step that read private data, and how it was protected."""
-    trained = "UNet + attribute embedder, " + ("fine-tuned" if ctx.config.pretrain else "trained")
+    attention = ctx.config.finetune == "attention"
+    parts = "attention blocks + attribute embedder" if attention else "UNet + attribute embedder"
+    trained = f"{parts}, " + ("fine-tuned" if ctx.config.pretrain else "trained")
     protection = (
         "DP-SGD: Poisson sampling, per-sample clipping, calibrated Gaussian noise, accounted"
         if ctx.budget.is_private

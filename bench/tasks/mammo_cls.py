@@ -75,7 +75,7 @@ class ClassifierConfig:
     backbone: Literal["vit", "swin-t"] = "vit"
     pretrained_weights: str = ""
     pretrain: Literal["simclr", "supervised", "none"] = "simclr"
-    pretrain_epochs: int = 40
+    pretrain_epochs: int = 30
     vit_dim: int = 64
     vit_depth: int = 4
     vit_heads: int = 4
@@ -114,7 +114,7 @@ class SyntheticConfig(ClassifierConfig):
     gan_source: Literal["public", "private-dp"] = "public"
     gan_checkpoint: str = ""
     gan_width: int = 16
-    gan_epochs: int = 40
+    gan_epochs: int = 80
     gan_batch: int = 64
     gan_budget_share: float = 0.5
     n_synthetic: int = 1000

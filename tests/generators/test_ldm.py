@@ -16,6 +16,7 @@ from generators.ldm import (
     LatentDenoiser,
     drop_attributes,
     sample_latents,
+    train_only_attention,
 )
 from generators.ldm_training import TrainSchedule, noise_only, train_denoiser
 
@@ -95,6 +96,22 @@ def test_one_dp_step_changes_every_parameter_and_epsilon_holds():
     assert all(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
     assert training.steps_taken() == 3  # one epoch at q = 8/24
     assert 0 < training.achieved_epsilon() <= 5.0
+
+
+def test_attention_only_fine_tuning_trains_exactly_the_attention_and_embedder():
+    from opacus import GradSampleModule
+
+    model = _model()
+    trainable = train_only_attention(model)
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert all(n.startswith("embedder.") or ".attentions." in n for n in names)
+    assert any(".attn2." in n for n in names) and any(n.startswith("embedder.") for n in names)
+    z_t, t, attrs, noise = _batch()
+    wrapped = GradSampleModule(model, batch_first=True, loss_reduction="mean")
+    F.mse_loss(wrapped(z_t, t, attrs), noise).backward()
+    for name, p in model.named_parameters():
+        assert (getattr(p, "grad_sample", None) is not None) == p.requires_grad, name
 
 
 def test_physical_chunks_give_the_same_update_as_one_batch(monkeypatch):

@@ -203,3 +203,12 @@ def test_controllability_falls_as_epsilon_shrinks(small_grid):
     for method in ("dp-ldm", "dp-ldm-scratch"):
         r = {eps: small_grid[(method, eps)]["lv_volume_r"] for eps in ("inf", "10", "1")}
         assert r["inf"] > r["1"] and r["10"] >= r["1"] - 0.05, (method, r)
+
+
+def test_attention_only_fine_tuning_needs_pretraining(tmp_path):
+    request = _request(
+        tmp_path, methods=("dp-ldm-scratch",), eps=(math.inf,),
+        overrides={"finetune": "attention"},
+    )  # fmt: skip
+    (status,) = run(request).failed
+    assert "finetune=attention needs pre-trained weights" in status.error
