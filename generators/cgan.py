@@ -25,7 +25,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -230,6 +231,7 @@ def train_cgan(
     *,
     generator: torch.Generator | None = None,
     device: str = "cpu",
+    select: Selection | None = None,
     progress=None,
 ):
     """Train the GAN on ``images`` in [-1, 1]; the discriminator under DP unless eps = inf.
@@ -240,6 +242,9 @@ def train_cgan(
     record would move the sum by two clipping bounds instead of one. With a fixed count
     their contribution is independent of the private data given the generator, itself
     post-processing of earlier noisy steps.
+
+    ``select`` keeps the generator snapshot with the best score. Its score must come from
+    public data only; choosing among DP snapshots with public data is post-processing.
 
     Returns:
         The :class:`bench.privacy.engine.PrivateTraining` of the discriminator.
@@ -263,12 +268,45 @@ def train_cgan(
         max_grad_norm=schedule.max_grad_norm,
         generator=generator,
     )
-    epochs = range(schedule.epochs)
-    for _ in progress(epochs, desc="GAN", unit="epoch") if progress else epochs:
+    epochs = range(1, schedule.epochs + 1)
+    for epoch in progress(epochs, desc="GAN", unit="epoch") if progress else epochs:
         for real, real_labels in training.data_loader:
             _step(training, g, opt_g, real.to(device), real_labels.to(device), schedule)
+        if select is not None and (epoch % select.every == 0 or epoch == schedule.epochs):
+            select.consider(g, epoch)
+    if select is not None:
+        select.restore(g)
     g.eval()
     return training
+
+
+@dataclass
+class Selection:
+    """Keeps the generator snapshot with the lowest ``score(g)`` (scored every ``every`` epochs).
+
+    Attributes:
+        score: a function of the generator in eval mode, lower is better; it must use
+            public data only.
+        every: epochs between snapshots (the last epoch is always scored).
+    """
+
+    score: Callable[[Generator], float]
+    every: int = 10
+    best: float = math.inf
+    best_epoch: int = 0
+    history: list = field(default_factory=list)
+    _state: dict | None = None
+
+    def consider(self, g: Generator, epoch: int) -> None:
+        value = float(self.score(g.eval()))
+        self.history.append((epoch, value))
+        if value < self.best:
+            self.best, self.best_epoch = value, epoch
+            self._state = {k: v.detach().clone() for k, v in g.state_dict().items()}
+
+    def restore(self, g: Generator) -> None:
+        if self._state is not None:
+            g.load_state_dict(self._state)
 
 
 def _step(training, g: Generator, opt_g, real: Tensor, real_labels: Tensor, schedule) -> None:

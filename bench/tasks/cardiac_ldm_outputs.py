@@ -75,6 +75,7 @@ def _grid(rows: list[tuple[str, np.ndarray]], path: Path) -> None:
     os.close(fd)
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a picture is meant to be shared
     os.replace(tmp, path)
 
 

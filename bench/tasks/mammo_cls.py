@@ -75,7 +75,7 @@ class ClassifierConfig:
     backbone: Literal["vit", "swin-t"] = "vit"
     pretrained_weights: str = ""
     pretrain: Literal["simclr", "supervised", "none"] = "simclr"
-    pretrain_epochs: int = 30
+    pretrain_epochs: int = 40
     vit_dim: int = 64
     vit_depth: int = 4
     vit_heads: int = 4
@@ -104,6 +104,9 @@ class SyntheticConfig(ClassifierConfig):
             composed with the classifier's, ``gan_budget_share`` of the budget each way).
         gan_checkpoint: a public-data generator checkpoint to use instead of training.
         gan_width, gan_epochs, gan_batch: GAN size and schedule.
+        gan_select_every: score the generator every so many epochs by its
+            class-conditional FID to the public patches and keep the best snapshot
+            (public data only, so free of privacy cost); 0 keeps the last one.
         n_synthetic: synthetic patches, half per class.
         syn_epochs, syn_lr: full-model training on synthetic data (``vit-syn-only`` and
             the pre-training of ``dp-vit-synpre``).
@@ -114,8 +117,9 @@ class SyntheticConfig(ClassifierConfig):
     gan_source: Literal["public", "private-dp"] = "public"
     gan_checkpoint: str = ""
     gan_width: int = 16
-    gan_epochs: int = 80
+    gan_epochs: int = 60
     gan_batch: int = 64
+    gan_select_every: int = 10
     gan_budget_share: float = 0.5
     n_synthetic: int = 1000
     syn_epochs: int = 10

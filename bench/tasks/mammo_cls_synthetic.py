@@ -90,25 +90,55 @@ def _cgan_config(config):
     return CGANConfig(image_size=config.image_size, width=config.gan_width)
 
 
-def _train(config, images, labels, budget: PrivacyBudget, device: str, progress):
-    """A trainer for :func:`cached`: trains G (and a throw-away D), returns the history."""
+def _train(config, images, labels, budget: PrivacyBudget, ctx, public: Split):
+    """A trainer for :func:`cached`: trains G (and a throw-away D), returns the history.
+
+    The snapshot kept is the one with the lowest class-conditional FID to the *public*
+    patches (every ``gan_select_every`` epochs): selection on public data only, so it
+    costs no privacy even when the discriminator saw private data.
+    """
     import torch
 
     from classifiers.training import to_input
-    from generators.cgan import Discriminator, GANSchedule, train_cgan
+    from generators.cgan import Discriminator, GANSchedule, Selection, train_cgan
 
     def train(g) -> dict:
         schedule = GANSchedule(epochs=config.gan_epochs, batch_size=config.gan_batch)
         d = Discriminator(_cgan_config(config))
         x, y = to_input(images), torch.as_tensor(labels)
-        training = train_cgan(g, d, x, y, schedule, budget, device=device, progress=progress)
+        every = config.gan_select_every
+        select = Selection(_public_fid(config, public, ctx.device), every) if every else None
+        training = train_cgan(
+            g, d, x, y, schedule, budget, device=ctx.device, select=select, progress=ctx.progress
+        )
         history = training.engine.accountant.history if training.engine is not None else []
         return {
             "history": [[float(s), float(q), int(t)] for s, q, t in history],
             "achieved_epsilon": training.achieved_epsilon() if budget.is_private else None,
+            "selected_epoch": select.best_epoch if select else config.gan_epochs,
+            "selection": [[e, v] for e, v in select.history] if select else [],
         }
 
     return train
+
+
+def _public_fid(config, public: Split, device: str):
+    """Mean over classes of FID(synthetic class c, public class c): realism and labels."""
+    from bench.metrics.extractors import load_extractor
+    from bench.metrics.fid import fid
+    from generators.cgan import sample
+
+    extractor = load_extractor(config.fid_extractor, config.fid_weights)
+    reference = _features(extractor, public, device)
+    per_class = max(min(config.n_synthetic // 2, 250), 2)
+
+    def score(g) -> float:
+        images, labels = sample(g, per_class, seed=0)
+        feats = extractor.features(images.numpy(), device=device)
+        values = [fid(feats[labels.numpy() == c], reference[public.labels == c]) for c in (0, 1)]
+        return float(np.mean(values))
+
+    return score
 
 
 def generator(ctx, data: MammoData, budget: PrivacyBudget | None):
@@ -126,7 +156,7 @@ def generator(ctx, data: MammoData, budget: PrivacyBudget | None):
     split = data.train if private else data.public
     inputs = {
         "gan": gan_meta(config, config.gan_source),
-        "schedule": [config.gan_epochs, config.gan_batch],
+        "schedule": [config.gan_epochs, config.gan_batch, config.gan_select_every],
         "data": split.digest(),
         "seed": ctx.derive_seed("gan"),
         "budget": [budget.epsilon, budget.delta, budget.accountant] if private else None,
@@ -134,7 +164,7 @@ def generator(ctx, data: MammoData, budget: PrivacyBudget | None):
     }
     key = artifact_key(KIND, inputs)
     budget = budget or _no_budget(ctx)
-    trainer = _train(config, split.images, split.labels, budget, ctx.device, ctx.progress)
+    trainer = _train(config, split.images, split.labels, budget, ctx, data.public)
     meta = gan_meta(config, config.gan_source)
     g, meta = cached(KIND, key, meta, lambda: Generator(_cgan_config(config)), trainer)
     return g, {**meta, "key": key}

@@ -19,6 +19,15 @@ from generators.ldm_config import AutoencoderConfig
 TINY = AutoencoderConfig(channels=(4, 8, 8), epochs=3, batch_size=4, lr=3e-3)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one thread is faster than two on a shared CPU (thread hand-offs)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_latent_is_one_channel_at_quarter_in_plane_size_and_output_in_unit_range():
     torch.manual_seed(0)
     model = InPlaneAutoencoder(TINY)
@@ -55,7 +64,7 @@ def test_encoding_a_bad_volume_raises_before_any_convolution():
 def test_training_reconstructs_better_than_at_init_and_returns_a_frozen_model():
     from bench.datasets.loading import load
 
-    data = load("phantom-cardiac", "public", shape=(4, 16, 16), n=16, seed=0).images
+    data = load("phantom-cardiac", "public", shape=(4, 16, 16), n=8, seed=0).images
     config = AutoencoderConfig(channels=(4, 8, 8), epochs=10, batch_size=4, lr=3e-3)
     torch.manual_seed(0)
     untrained = InPlaneAutoencoder(config).eval()

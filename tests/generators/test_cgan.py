@@ -14,6 +14,7 @@ from generators.cgan import (
     Discriminator,
     GANSchedule,
     Generator,
+    Selection,
     discriminator_loss,
     frozen,
     sample,
@@ -109,3 +110,28 @@ def test_sample_is_balanced_and_in_range():
     assert labels.tolist() == [0] * 5 + [1] * 5
     again, _ = sample(g, 5, seed=0)
     assert torch.equal(images, again)
+
+
+def test_selection_restores_the_best_snapshot():
+    torch.manual_seed(0)
+    config = CGANConfig(image_size=16, width=4)
+    g, d = Generator(config), Discriminator(config)
+    images, labels = torch.rand(32, 1, 16, 16) * 2 - 1, torch.arange(32) % 2
+    snapshots = {}
+
+    def score(gen):  # a public-data score; here: prefer the first snapshot
+        snapshots[len(snapshots) + 1] = copy.deepcopy(gen.state_dict())
+        return float(len(snapshots))
+
+    select = Selection(score, every=1)
+    train_cgan(
+        g,
+        d,
+        images,
+        labels,
+        GANSchedule(epochs=3, batch_size=16),
+        PrivacyBudget(math.inf, 1e-5),
+        select=select,
+    )
+    assert [e for e, _ in select.history] == [1, 2, 3] and select.best_epoch == 1
+    assert all(torch.equal(v, snapshots[1][k]) for k, v in g.state_dict().items())
