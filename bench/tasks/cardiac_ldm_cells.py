@@ -25,6 +25,7 @@ from bench.tasks.base import CellContext, CellOutput
 
 log = logging.getLogger("bench")
 KAPPA = 0.1  # prior size 10 for the ReRo figure, as in the recon-attack task
+MIN_SUBJECTS = 3
 NMSE_THRESHOLD = 0.1  # a reconstruction within 10% relative squared error counts
 
 
@@ -41,7 +42,12 @@ def private_split(ctx: CellContext) -> PrivateSplit:
     """Training and test splits of the private data; test data only ever score samples.
 
     Phantoms: ``train_subjects + test_subjects`` subjects of the ``private`` variant.
-    Real data: a seeded permutation of the subjects, ``test_subjects`` of them held out.
+    Real data: a seeded permutation of the subjects, ``test_subjects`` of them held out
+    (half of them, but at least two, for a data set with fewer subjects than that).
+
+    Raises:
+        BenchError: when the data has fewer than three subjects: the evaluation splits
+            the held-out subjects in two halves, and one subject is left to train on.
     """
     from bench.datasets import DATASETS
     from bench.datasets.loading import load, subset
@@ -52,8 +58,15 @@ def private_split(ctx: CellContext) -> PrivateSplit:
     data = load(ctx.dataset, root=ctx.data_root, shape=config.volume, n=total, seed=seed)
     subjects = np.array(data.subjects)
     order = np.random.default_rng(seed).permutation(np.unique(subjects))
-    test_ids = set(order[: config.test_subjects])
-    train_ids = set(order[config.test_subjects :][: config.train_subjects])
+    if len(order) < MIN_SUBJECTS:
+        raise BenchError(
+            f"dataset {ctx.dataset!r} has {len(order)} subject(s) at {ctx.data_root}; "
+            f"cardiac-ldm needs at least {MIN_SUBJECTS} (two held out, scored in "
+            "subject-disjoint halves, and one to train on)"
+        )
+    held_out = min(config.test_subjects, max(2, len(order) // 2))
+    test_ids = set(order[:held_out])
+    train_ids = set(order[held_out:][: config.train_subjects])
     test = subset(data, np.flatnonzero([s in test_ids for s in subjects]))
     train = subset(data, np.flatnonzero([s in train_ids for s in subjects]))
     digest = hashlib.sha256(train.images.tobytes() + test.images.tobytes()).hexdigest()[:16]

@@ -61,3 +61,17 @@ def test_recon_attack_runs_on_the_real_subset(subset, tmp_path):
     for record in iter_records(tmp_path):
         assert record["dataset"]["name"] == "sunnybrook"
         assert record["dataset"]["root_content_hash"] == check("sunnybrook", subset).content_hash
+
+
+@pytest.mark.integration
+def test_cardiac_ldm_refuses_the_two_patient_subset_with_a_clear_error(subset, tmp_path):
+    from bench.api import run
+    from bench.runner import RunRequest
+
+    request = RunRequest(
+        task="cardiac-ldm", epsilons=(10.0,), methods=("dp-ldm-scratch",), seeds=(0,),
+        profile="smoke", dataset="sunnybrook", data_root=subset, out=tmp_path,
+    )  # fmt: skip
+    (status,) = run(request).failed
+    assert "has 2 subject(s)" in status.error and "needs at least 3" in status.error
+    assert not list(tmp_path.rglob("seed=0.json"))

@@ -119,6 +119,25 @@ def test_public_parts_do_not_depend_on_the_private_data(tmp_path):
     assert torch.equal(a.latents, b.latents)
 
 
+def test_bench_run_on_a_sunnybrook_layout_end_to_end(tmp_path):
+    from fixtures.fake_sunnybrook import PATIENTS, FakePatient, make_sunnybrook
+
+    from bench.cli import main
+    from bench.datasets.checking import check
+
+    more = tuple(FakePatient(f"SCD00003{k}1", f"SC-HF-NI-{k}", 5, 8, ed=6, es=2) for k in (1, 2))
+    root = make_sunnybrook(tmp_path / "sunnybrook", patients=PATIENTS + more)
+    argv = ["run", "--task", "cardiac-ldm", "--profile", "smoke", "--eps", "10",
+            "--methods", "dp-ldm-scratch", "--data", "sunnybrook", "--data-root", str(root),
+            "--out", str(tmp_path / "runs")]  # fmt: skip
+    assert main(argv) == 0
+    (record,) = iter_records(tmp_path / "runs")
+    assert record["dataset"]["name"] == "sunnybrook" and record["dataset"]["subjects"] == 4
+    assert record["dataset"]["root_content_hash"] == check("sunnybrook", root).content_hash
+    assert record["dataset"]["train_volumes"] == 4 and record["dataset"]["test_volumes"] == 4
+    assert record["privacy"]["achieved_epsilon"] <= 10.0
+
+
 def test_missing_pretrained_checkpoint_is_a_clear_error(tmp_path):
     missing = tmp_path / "nowhere.pt"
     request = _request(
