@@ -113,6 +113,14 @@ def _synthetic(ctx: CellContext, setup: Setup, budget: PrivacyBudget) -> tuple:
     """The synthetic set (a DP GAN gets ``budget``), its metrics and the FID extractor."""
     private = ctx.config.gan_source == "private-dp"
     synthetic = synthesize(ctx, setup.data, budget if private else None)
+    if not private:  # a DP GAN is listed among the private steps instead
+        setup.public_steps.append(
+            {
+                "name": "malignancy-conditioned GAN training",
+                "data": "public split, with labels",
+                "key": synthetic.gan.get("key"),
+            }
+        )
     metrics, extractor = gan_metrics(ctx.config, synthetic, setup.data, ctx.device)
     return synthetic, metrics, extractor
 

@@ -61,7 +61,9 @@ def test_every_record_is_within_its_budget(records):
             assert privacy["noise_multiplier"] > 0 and privacy["sampling"] == "poisson"
             (step,) = privacy["private_data_steps"]
             assert step["protection"].startswith("DP-SGD") and "whole ViT" in step["name"]
+        public = [step["name"] for step in privacy["public_data_steps"]]
         assert privacy["public_data_steps"][0]["data"] == "public split, without labels"
+        assert ("malignancy-conditioned GAN training" in public) == (method != "dp-vit-real")
 
 
 def test_metrics_and_dataset_block(records):
