@@ -23,7 +23,7 @@ from scipy.special import ndtri
 from bench.datasets.phantoms._texture import power_law_noise, scale_unit, smooth_field
 
 FOV_RANGE_MM = (32.0, 96.0)
-ATYPICAL = 0.04
+ATYPICAL = 0.02
 _VARIANTS = {"private": 1, "public": 2, "external": 3}
 _DENSITY_RANGES = ((0.03, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 0.95))
 
@@ -154,12 +154,12 @@ def _sample_mass(rng: np.random.Generator, malignant: bool, site: _Site) -> _Mas
     if looks_malignant:
         irregularity = rng.beta(3.5, 2.5)
         margin = 0.15 * diameter * np.exp(0.5 * ndtri(u[1]))
-        spicules = int(rng.poisson(9) + 3) if u[2] < 0.7 else int(rng.poisson(1))
+        spicules = int(rng.poisson(9) + 3) if u[2] < 0.9 else int(rng.poisson(1))
         contrast = 0.4 + 0.1 * ndtri(u[3])
     else:
-        irregularity = rng.beta(1.5, 6.0)
+        irregularity = rng.beta(1.2, 8.0)
         margin = 0.04 * diameter * np.exp(0.5 * ndtri(u[1]))
-        spicules = int(rng.poisson(1)) if u[2] < 0.15 else 0
+        spicules = int(rng.poisson(1)) if u[2] < 0.05 else 0
         contrast = 0.36 + 0.1 * ndtri(u[3])
     fov = np.clip(2.5 * diameter + rng.normal(0.0, 5.0), *FOV_RANGE_MM)
     shift = np.clip(rng.normal(0.0, 0.06 * fov, size=2), -0.15 * fov, 0.15 * fov)
