@@ -145,12 +145,31 @@ def privacy_problems(task: TaskSpec, card: MethodCard, record: dict[str, Any]) -
     target = parse_epsilon(str(record["epsilon"]))
     if privacy.get("target_epsilon") != (None if target == float("inf") else target):
         problems.append(f"target_epsilon {privacy.get('target_epsilon')} is not the cell's epsilon")
+    if reads_no_private_data(privacy):
+        return problems
     private = privacy.get("target_epsilon") is not None
     if private:
         problems += epsilon_problems(privacy) + clipping_problems(privacy)
     elif privacy.get("achieved_epsilon") is not None:
         problems.append("a non-private record states an achieved epsilon")
     return problems + step_problems(privacy, private)
+
+
+def reads_no_private_data(privacy: dict[str, Any]) -> bool:
+    """A method that touched no private record (e.g. a classifier trained on samples of a
+    public GAN): epsilon exactly 0, no DP step taken, no private-data step listed.
+
+    >>> reads_no_private_data({"achieved_epsilon": 0.0, "steps": 0, "private_data_steps": []})
+    True
+    >>> reads_no_private_data({"achieved_epsilon": 0.0, "steps": 0, "private_data_steps": [{}]})
+    False
+    """
+    return (
+        privacy.get("achieved_epsilon") == 0
+        and privacy.get("steps") == 0
+        and privacy.get("private_data_steps") == []
+        and not privacy.get("runs")
+    )
 
 
 def statement_problems(task: TaskSpec, card: MethodCard, privacy: dict[str, Any]) -> list[str]:

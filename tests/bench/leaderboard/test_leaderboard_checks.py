@@ -95,3 +95,15 @@ def test_a_non_private_record_may_not_claim_an_epsilon(smoke_records, card):
     _cell(smoke_records, "inf", 0)["privacy"]["achieved_epsilon"] = 5.0
     (problem,) = _problems(smoke_records, card)
     assert problem == "prior-free/eps=inf/seed=0: a non-private record states an achieved epsilon"
+
+
+def test_a_record_that_reads_no_private_data_needs_no_mechanism(smoke_records, card):
+    # e.g. mammo-cls's vit-syn-only with a public GAN: epsilon 0 at every target
+    for eps in ("10", "inf"):
+        privacy = _cell(smoke_records, eps, 0)["privacy"]
+        privacy.update(achieved_epsilon=0.0, steps=0, private_data_steps=[], max_grad_norm=None)
+        privacy.pop("noise_multiplier")
+    assert _problems(smoke_records, card) == []
+    _cell(smoke_records, "10", 0)["privacy"]["steps"] = 5  # a step was taken after all
+    problems = _problems(smoke_records, card)
+    assert problems and all(p.startswith("prior-free/eps=10/seed=0: ") for p in problems)
