@@ -22,6 +22,7 @@ from bench.errors import BenchError
 from bench.privacy.report import PrivateStep
 from bench.privacy.risk import RiskQuery, risk_block
 from bench.tasks.base import CellContext, CellOutput
+from bench.tasks.threads import limit_threads
 
 log = logging.getLogger("bench")
 KAPPA = 0.1  # prior size 10 for the ReRo figure, as in the recon-attack task
@@ -85,20 +86,9 @@ def private_split(ctx: CellContext) -> PrivateSplit:
     return PrivateSplit(train, test, block)
 
 
+@limit_threads(lambda ctx: ctx.config.threads)
 def run_cell(ctx: CellContext) -> CellOutput:
     """One (method, epsilon, seed) cell of either method (``config.pretrain`` differs)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    if ctx.config.threads > 0:
-        torch.set_num_threads(ctx.config.threads)
-    try:
-        return _run(ctx)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(ctx: CellContext) -> CellOutput:
     import torch
 
     from bench.tasks.cardiac_ldm_eval import evaluate

@@ -10,7 +10,6 @@ nothing escapes the accountant. The test splits are read only by the final evalu
 from __future__ import annotations
 
 import copy
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +34,7 @@ from bench.tasks.mammo_cls_synthetic import (
     gan_metrics,
     synthesize,
 )
+from bench.tasks.threads import limit_threads
 
 
 @dataclass
@@ -133,37 +133,11 @@ def _output(ctx, setup, metrics, privacy, risk, synthetic=None, extractor=None) 
     return CellOutput(metrics, privacy, risk, dataset)
 
 
-def single_threaded_on_cpu(run):
-    """Run a CPU cell on one torch and one BLAS thread.
-
-    The models are small: on a few shared cores, torch's and OpenBLAS's thread pools
-    mostly wait on each other (a 2-core machine ran the smoke grid 2.4 times slower with
-    two threads), and a fixed thread count keeps the numbers reproducible.
-    """
-
-    @functools.wraps(run)
-    def wrapper(ctx: CellContext) -> CellOutput:
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        if ctx.device != "cpu":
-            return run(ctx)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(1):
-                return run(ctx)
-        finally:
-            torch.set_num_threads(threads)
-
-    return wrapper
-
-
 def _fresh(ctx: CellContext, model):
     return copy.deepcopy(model).reset_head(ctx.derive_seed("head"))
 
 
-@single_threaded_on_cpu
+@limit_threads(1)
 def run_real(ctx: CellContext) -> CellOutput:
     """``dp-vit-real``: DP-SGD on the private training split only."""
     setup = prepare(ctx)
@@ -202,19 +176,19 @@ def _classify_with_synthetic(ctx: CellContext, pretrain: bool) -> CellOutput:
     return _output(ctx, setup, metrics, privacy, risk, synthetic, extractor)
 
 
-@single_threaded_on_cpu
+@limit_threads(1)
 def run_real_syn(ctx: CellContext) -> CellOutput:
     """``dp-vit-real+syn``: DP-SGD over the union of real and synthetic patches."""
     return _classify_with_synthetic(ctx, pretrain=False)
 
 
-@single_threaded_on_cpu
+@limit_threads(1)
 def run_synpre(ctx: CellContext) -> CellOutput:
     """``dp-vit-synpre``: pre-training on synthetic patches, DP fine-tuning on real ones."""
     return _classify_with_synthetic(ctx, pretrain=True)
 
 
-@single_threaded_on_cpu
+@limit_threads(1)
 def run_syn_only(ctx: CellContext) -> CellOutput:
     """``vit-syn-only``: synthetic patches only; a DP GAN gets the whole budget."""
     from bench.tasks.mammo_cls_backbone import synthetic_model

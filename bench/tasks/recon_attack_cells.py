@@ -7,7 +7,6 @@ NMSE ~ sigma_eff^2 chi2_N, which is exactly what :mod:`attacks.bounds` describes
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from bench.privacy.report import PrivateStep, privacy_block
 from bench.privacy.risk import RiskQuery, risk_block
 from bench.tasks.base import CellContext, CellOutput
 from bench.tasks.recon_attack import AttackConfig
+from bench.tasks.threads import limit_threads
 
 PSNR_CAP_DB = 100.0  # a perfect reconstruction has infinite PSNR; strict JSON needs a number
 _SLICES_PER_VOLUME = 7  # the 7 central slices, as the cardiac FID protocol of study A
@@ -243,24 +243,6 @@ def coverage(nmse: np.ndarray, sigma_eff: np.ndarray, dim: int) -> float:
     return float(np.mean(nmse >= dim * bounds.mse_quantile(0.05, sigma_eff, dim, 1.0)))
 
 
-def single_threaded(run):
-    """Run a cell with one torch thread: these models are tiny, extra threads only add
-    contention, and a fixed thread count keeps the numbers reproducible."""
-
-    @functools.wraps(run)
-    def wrapper(ctx: CellContext) -> CellOutput:
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return run(ctx)
-        finally:
-            torch.set_num_threads(threads)
-
-    return wrapper
-
-
 def _unit_norm(images: np.ndarray, norm: float):
     import torch
 
@@ -268,7 +250,7 @@ def _unit_norm(images: np.ndarray, norm: float):
     return flat / flat.norm(dim=1, keepdim=True) * norm
 
 
-@single_threaded
+@limit_threads(1)
 def run_prior_free(ctx: CellContext) -> CellOutput:
     """The optimal prior-free attack (bare, hidden, or over a q < 1 schedule)."""
 
@@ -299,7 +281,7 @@ def run_prior_free(ctx: CellContext) -> CellOutput:
     return CellOutput(metrics, mech.privacy(ctx, config), risk, targets.dataset)
 
 
-@single_threaded
+@limit_threads(1)
 def run_identification(ctx: CellContext) -> CellOutput:
     """The informed adversary: pick the target among ``prior_size`` candidates."""
     import torch
@@ -330,7 +312,7 @@ def run_identification(ctx: CellContext) -> CellOutput:
     return CellOutput(metrics, mech.privacy(ctx, config), risk, targets.dataset)
 
 
-@single_threaded
+@limit_threads(1)
 def run_inverting_gradients(ctx: CellContext) -> CellOutput:
     """Optimisation-based attack on a small CNN, one target per trial."""
     import torch
