@@ -18,6 +18,17 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Tiny models: one thread beats two on a shared CPU (the pools wait on each other)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """The real data folder (``../shared/data``); tests using it skip when it is absent."""
     path = SHARED / "data"

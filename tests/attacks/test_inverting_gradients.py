@@ -11,13 +11,7 @@ from attacks.models import SmallCNN
 SIZE = 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny convolutions: intra-op threads only add contention (10x slower on a busy 2-core box).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _phantom() -> torch.Tensor:

@@ -19,13 +19,7 @@ from generators.ldm_config import AutoencoderConfig
 TINY = AutoencoderConfig(channels=(4, 8, 8), epochs=3, batch_size=4, lr=3e-3)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is faster than two on a shared CPU (thread hand-offs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_latent_is_one_channel_at_quarter_in_plane_size_and_output_in_unit_range():

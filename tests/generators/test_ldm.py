@@ -23,13 +23,7 @@ from generators.ldm_training import TrainSchedule, noise_only, train_denoiser
 LATENT = (1, 3, 4, 4)  # odd depth: exercises the depth padding
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is faster than two on a shared CPU (thread hand-offs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _model(seed=0):

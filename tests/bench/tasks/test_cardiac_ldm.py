@@ -25,13 +25,7 @@ def _request(out, methods=("dp-ldm", "dp-ldm-scratch"), eps=(10.0, math.inf), **
     return RunRequest(**{**base, **kw})
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is faster than two on a shared CPU (thread hand-offs)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
