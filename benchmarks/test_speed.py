@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from attacks import bounds
+from attacks import bounds, rero
 from attacks.inverting_gradients import inverting_gradients_attack
 from attacks.models import SmallCNN
 from attacks.prior_free import prior_free_attack
@@ -31,7 +31,7 @@ def test_mse_bound_throughput(benchmark, grid):
 
 
 def test_rero_gdp_throughput(benchmark, grid):
-    result = benchmark(bounds.rero_gdp, 0.1, 1 / grid["sigma"])
+    result = benchmark(rero.rero_gdp, 0.1, 1 / grid["sigma"])
     assert result.shape == (POINTS,)
 
 

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from attacks import bounds
+from attacks import bounds, rero
 
 #: Below this many steps the Edgeworth expansion is not trusted (Kaissis et al. use T >= 30);
 #: it also drifts when few steps contain the target (q T near 1, docs/bounds.md), so it is
@@ -126,11 +126,11 @@ def _rero_method(query: RiskQuery) -> str:
 def _rero(query: RiskQuery) -> float:
     method = _rero_method(query)
     if method.startswith("closed"):
-        return float(bounds.rero_gdp(query.kappa, bounds.gdp_mu(query.sigma, query.steps)))
+        return float(rero.rero_gdp(query.kappa, bounds.gdp_mu(query.sigma, query.steps)))
     args = (query.kappa, query.sigma, query.sample_rate, query.steps)
     if method == "edgeworth":
-        return float(bounds.rero_subsampled_edgeworth(*args))
-    return float(bounds.rero_subsampled_mc(*args, n_samples=MC_SAMPLES).ci_high)
+        return float(rero.rero_subsampled_edgeworth(*args))
+    return float(rero.rero_subsampled_mc(*args, n_samples=MC_SAMPLES).ci_high)
 
 
 def _finite(value: float) -> float | None:

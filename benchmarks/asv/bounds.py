@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from attacks import bounds
+from attacks import bounds, rero
 
 POINTS = 100_000
 
@@ -19,7 +19,7 @@ class TimeBounds:
         bounds.mse_success_bound(self.eta, self.sigma, 1024, 1.0)
 
     def time_rero_gdp(self) -> None:
-        bounds.rero_gdp(0.1, 1 / self.sigma)
+        rero.rero_gdp(0.1, 1 / self.sigma)
 
     def time_gdp_delta(self) -> None:
         bounds.gdp_delta(self.eta * 10, 1 / self.sigma)

@@ -11,6 +11,7 @@ from scipy import integrate, stats
 from scipy.special import ndtr, ndtri
 
 from attacks import bounds as b
+from attacks import rero as r
 
 FAST = settings(max_examples=40, deadline=None)
 gammas = st.floats(0.01, 0.99)
@@ -30,7 +31,7 @@ def _cp_interval(successes, trials, level=0.999):
 
 def test_paper_check_values():
     assert b.mse_success_bound(0.1, 1.0, 1, 1.0) == pytest.approx(0.24817, abs=5e-6)
-    assert b.rero_gdp(1 / 13, 1.0) == pytest.approx(0.33503, abs=5e-6)
+    assert r.rero_gdp(1 / 13, 1.0) == pytest.approx(0.33503, abs=5e-6)
 
 
 def test_mse_bound_equals_chi2_and_gamma():
@@ -79,8 +80,8 @@ def test_non_private_edge_cases():
     assert b.calibrate_sigma_mse(1.0, 0.1, 10, 1.0) == 0.0
     assert b.calibrate_sigma_mse(0.0, 0.1, 10, 1.0) == np.inf
     assert b.gdp_mu(0.0, steps=7) == np.inf
-    assert b.rero_gdp(0.1, np.inf) == 1.0
-    assert b.rero_glrt(0.1, 0.0, 5) == 1.0
+    assert r.rero_gdp(0.1, np.inf) == 1.0
+    assert r.rero_glrt(0.1, 0.0, 5) == 1.0
 
 
 @FAST
@@ -158,9 +159,9 @@ def test_gdp_epsilon_vectorized_and_mu_from_sigma():
 
 def test_rero_gdp_inverse_round_trip():
     kappa, success = 1 / np.arange(2, 50), 0.6
-    mu = b.rero_gdp_inverse(kappa, success)
-    np.testing.assert_allclose(b.rero_gdp(kappa, mu), success, rtol=1e-12)
-    assert b.rero_gdp_inverse(0.1, 1.0) == np.inf
+    mu = r.rero_gdp_inverse(kappa, success)
+    np.testing.assert_allclose(r.rero_gdp(kappa, mu), success, rtol=1e-12)
+    assert r.rero_gdp_inverse(0.1, 1.0) == np.inf
 
 
 # --- the suite's prior-free bound for q < 1 ----------------------------------------------
@@ -235,19 +236,19 @@ def test_subsampled_psnr_consistent():
     [(0.1, 1.0, 0.1, 100), (1 / 13, 0.8, 0.05, 200), (0.1, 2.0, 0.5, 50)],
 )
 def test_rero_mc_agrees_with_edgeworth(kappa, sigma, q, steps):
-    est = b.rero_subsampled_mc(kappa, sigma, q, steps, n_samples=50_000, seed=3)
+    est = r.rero_subsampled_mc(kappa, sigma, q, steps, n_samples=50_000, seed=3)
     assert est.ci_low <= est.estimate <= est.ci_high
     assert est.ci_high - est.ci_low < 0.03
-    assert est.ci_low <= b.rero_subsampled_edgeworth(kappa, sigma, q, steps) <= est.ci_high
+    assert est.ci_low <= r.rero_subsampled_edgeworth(kappa, sigma, q, steps) <= est.ci_high
 
 
 @pytest.mark.parametrize(("kappa", "sigma", "steps"), [(0.1, 3.0, 4), (1 / 13, 1.0, 1)])
 def test_rero_mc_full_batch_is_gdp(kappa, sigma, steps):
-    est = b.rero_subsampled_mc(kappa, sigma, 1.0, steps, n_samples=50_000)
+    est = r.rero_subsampled_mc(kappa, sigma, 1.0, steps, n_samples=50_000)
     mu = np.sqrt(steps) / sigma
-    assert est.ci_low <= b.rero_gdp(kappa, mu) <= est.ci_high
-    assert b.rero_subsampled_edgeworth(kappa, sigma, 1.0, steps) == pytest.approx(
-        b.rero_gdp(kappa, mu), abs=1e-9
+    assert est.ci_low <= r.rero_gdp(kappa, mu) <= est.ci_high
+    assert r.rero_subsampled_edgeworth(kappa, sigma, 1.0, steps) == pytest.approx(
+        r.rero_gdp(kappa, mu), abs=1e-9
     )
 
 
@@ -255,24 +256,24 @@ def test_rero_mc_single_step_closed_form():
     # T = 1: the loss is monotone in y, so the test thresholds y at sigma Phi^-1(1 - kappa).
     kappa, sigma, q = 0.1, 0.7, 0.3
     exact = (1 - q) * kappa + q * ndtr(ndtri(kappa) + 1 / sigma)
-    est = b.rero_subsampled_mc(kappa, sigma, q, 1, n_samples=50_000, seed=5)
+    est = r.rero_subsampled_mc(kappa, sigma, q, 1, n_samples=50_000, seed=5)
     assert est.ci_low <= exact <= est.ci_high
 
 
 def test_rero_mc_monotone_in_sigma_and_non_private():
-    est = [b.rero_subsampled_mc(0.1, s, 0.1, 50, n_samples=20_000) for s in (0.6, 1.0, 2.0)]
+    est = [r.rero_subsampled_mc(0.1, s, 0.1, 50, n_samples=20_000) for s in (0.6, 1.0, 2.0)]
     assert est[0].ci_low > est[1].ci_high and est[1].ci_low > est[2].ci_high
-    exact = b.rero_subsampled_mc(0.1, 0.0, 0.1, 5)
+    exact = r.rero_subsampled_mc(0.1, 0.0, 0.1, 5)
     assert exact.estimate == exact.ci_high == pytest.approx(0.1 + 0.9 * (1 - 0.9**5))
-    assert b.rero_subsampled_edgeworth(0.1, 0.0, 0.1, 5) == exact.estimate
+    assert r.rero_subsampled_edgeworth(0.1, 0.0, 0.1, 5) == exact.estimate
     with pytest.raises(dataclasses.FrozenInstanceError):
         exact.estimate = 0.0
 
 
 def test_rero_glrt_weaker_than_gdp_and_closed_form_in_one_dim():
     kappa, sigma = np.array([0.01, 0.1, 0.5])[:, None], np.array([0.5, 1.0, 3.0])
-    glrt = b.rero_glrt(kappa, sigma, dim=np.array([[[1]], [[10]]]), steps=4)
-    assert np.all(glrt <= b.rero_gdp(kappa, 2 / sigma) + 1e-12)
+    glrt = r.rero_glrt(kappa, sigma, dim=np.array([[[1]], [[10]]]), steps=4)
+    assert np.all(glrt <= r.rero_gdp(kappa, 2 / sigma) + 1e-12)
     mu, z = 2 / sigma, ndtri(1 - kappa / 2)  # d = 1: two-sided z-test
     np.testing.assert_allclose(glrt[0], ndtr(mu - z) + ndtr(-mu - z), rtol=1e-9)
 
@@ -289,7 +290,7 @@ def test_rero_glrt_matches_simulation():
     low, high = _cp_interval(np.sum(stat_null > cut), trials)
     assert low <= kappa <= high
     low, high = _cp_interval(np.sum(stat_alt > cut), trials)
-    assert low <= b.rero_glrt(kappa, sigma, dim, steps) <= high
+    assert low <= r.rero_glrt(kappa, sigma, dim, steps) <= high
 
 
 # --- input validation ---------------------------------------------------------------------
@@ -308,14 +309,14 @@ def test_rero_glrt_matches_simulation():
         (b.mse_success_bound_subsampled, (0.1, 1.0, 4, 1.0, 1.5, 10), "sample_rate"),
         (b.mse_success_bound_subsampled, (0.1, 1.0, 4, 1.0, 0.5, 2.5), "steps"),
         (b.calibrate_sigma_mse_subsampled, (0.1, 0.1, 4, 1.0, [0.1, 0.2], 10), "sample_rate"),
-        (b.rero_gdp, (1.0, 1.0), "kappa"),
-        (b.rero_gdp, (0.0, 1.0), "kappa"),
-        (b.rero_gdp_inverse, (0.5, 0.2), "success"),
+        (r.rero_gdp, (1.0, 1.0), "kappa"),
+        (r.rero_gdp, (0.0, 1.0), "kappa"),
+        (r.rero_gdp_inverse, (0.5, 0.2), "success"),
         (b.gdp_delta, (-1.0, 1.0), "epsilon"),
         (b.gdp_epsilon, (1e-5, -1.0), "mu"),
-        (b.rero_subsampled_mc, (0.1, -1.0, 0.1, 10), "sigma"),
-        (b.rero_subsampled_edgeworth, (0.1, 1.0, 0.1, 0), "steps"),
-        (b.rero_glrt, (0.1, 1.0, 0), "dim"),
+        (r.rero_subsampled_mc, (0.1, -1.0, 0.1, 10), "sigma"),
+        (r.rero_subsampled_edgeworth, (0.1, 1.0, 0.1, 0), "steps"),
+        (r.rero_glrt, (0.1, 1.0, 0), "dim"),
     ],
 )
 def test_invalid_input_names_the_argument(fn, args, name):
