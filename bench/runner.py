@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.config import apply_overrides, config_to_dict
-from bench.datasets import DATASETS, require_root
+from bench.datasets import DATASETS, accepts, require_root
 from bench.errors import BenchError, DatasetError, RecordError
 from bench.privacy.budget import PrivacyBudget
 from bench.records import build_record, config_hash, load_record, record_path, write_record
@@ -176,10 +176,10 @@ def _seed_everything(seed: int) -> None:
 def validate_request(request: RunRequest) -> TaskSpec:
     """Check every name and value before any cell runs; raise :class:`BenchError`."""
     task = get_task(request.task)
-    if request.dataset not in task.datasets:
+    if not accepts(task.datasets, request.dataset):
         raise BenchError(
             f"task {task.name!r} cannot use dataset {request.dataset!r} "
-            f"(accepted: {', '.join(task.datasets)})"
+            f"(accepted: {', '.join(task.datasets)}, or a plug-in dataset of their modality)"
         )
     _check_data(request)
     configs = [method_config(request, method) for method in request.methods]

@@ -45,6 +45,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.datasets import load_plugins
+
+    load_plugins()
     return {"list": list_datasets, "check": check_data, "preview": preview_data}[args.action](args)
 
 

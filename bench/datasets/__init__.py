@@ -3,12 +3,16 @@
 A dataset entry is metadata only (light to import: ``bench list`` and ``bench data
 list`` read it without numpy); its loader module is imported when data are loaded,
 through :func:`bench.datasets.loading.load`. Real datasets are never downloaded: a
-user points ``--data-root`` at a local copy laid out as ``layout`` says.
+user points ``--data-root`` at a local copy laid out as ``layout`` says. Third-party
+datasets join through the ``bench.datasets`` entry-point group: each entry point names a
+:class:`DatasetSpec` object (``name = "package.module:SPEC"``), registered by
+:func:`load_plugins`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Literal
 
@@ -141,6 +145,51 @@ _real(
     "PhysioNet Restricted Health Data License 1.5.0 (credentialed access)",
     "https://physionet.org/content/vindr-mammo/", "vindr",
 )  # fmt: skip
+
+
+_BUILTIN = frozenset(DATASETS)  # everything above; a task lists the built-ins it reads
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Register the datasets of the ``bench.datasets`` entry-point group, once.
+
+    Raises:
+        DatasetError: an entry point that is not a :class:`DatasetSpec`, or whose name
+            differs from its spec's.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry in entry_points(group="bench.datasets"):
+        spec = entry.load()
+        if not isinstance(spec, DatasetSpec):
+            raise DatasetError(
+                f"entry point {entry.name!r} ({entry.value}) of group bench.datasets must name "
+                f"a bench.datasets.DatasetSpec, not {type(spec).__name__}"
+            )
+        if spec.name != entry.name:
+            raise DatasetError(
+                f"entry point {entry.name!r} of group bench.datasets names dataset {spec.name!r}"
+            )
+        DATASETS.add(spec.name, spec)
+
+
+def accepts(accepted: tuple[str, ...], name: str) -> bool:
+    """Whether a task that lists ``accepted`` datasets can read dataset ``name``: one it
+    lists, or a plug-in dataset of a modality whose real data it reads (a task that
+    reads only a phantom has no code path for real data of that modality).
+
+    >>> accepts(("phantom-mammo",), "vindr-mammo"), accepts(("phantom-cardiac", "acdc"), "acdc")
+    (False, True)
+    """
+    if name in accepted:
+        return True
+    if name not in DATASETS or name in _BUILTIN:
+        return False
+    real = {DATASETS.get(a).modality for a in accepted if not DATASETS.get(a).builtin}
+    return DATASETS.get(name).modality in real
 
 
 def phantom_for(modality: str) -> str:

@@ -47,6 +47,9 @@ def load() -> None:
         importlib.import_module(module)
     for entry in entry_points(group="bench.methods"):
         entry.load()
+    from bench.datasets import load_plugins
+
+    load_plugins()
 
 
 def get_task(name: str) -> TaskSpec:
