@@ -257,3 +257,14 @@ def test_bad_input_never_reaches_training(tmp_path):
         from bench.privacy.budget import PrivacyBudget
 
         check_gan_inputs(replace(config, gan_budget_share=1.5), PrivacyBudget(1.0, 1e-4))
+
+
+@pytest.mark.slow
+def test_small_profile_auroc_band_and_the_cost_of_dp(tmp_path):
+    """The task's calibration claim (docs/mammo-cls.md): about 7 minutes on one core."""
+    request = _request(tmp_path, methods=("dp-vit-real",), eps=(1.0, math.inf), profile="small")
+    result = run(request)
+    assert not result.failed, [s.error for s in result.failed]
+    auroc = {r["epsilon"]: r["metrics"]["auroc_internal"] for r in iter_records(tmp_path)}
+    assert 0.80 <= auroc["inf"] <= 0.97, auroc
+    assert auroc["1"] < auroc["inf"] - 0.05, auroc
