@@ -22,6 +22,10 @@ from bench.records import SCHEMA_VERSION
 from bench.tasks.base import TaskSpec
 
 _UNPROTECTED = ("none", "no ", "unprotected", "n/a")
+# Scoring on the held-out private test split: the design's rule 4 lets test data be read
+# by the final evaluation (never trained or selected on), outside the DP guarantee, as
+# every test set is. A task that lists it among its private-data steps names it so.
+EVALUATION_STEP = "evaluation"
 _MAX_LISTED = 12
 
 
@@ -257,9 +261,19 @@ def step_problems(privacy: dict[str, Any], private: bool) -> list[str]:
     for step in steps:
         step = step if isinstance(step, dict) else {}
         protection = str(step.get("protection") or "").strip().lower()
-        if not protection or (private and protection.startswith(_UNPROTECTED)):
+        if not protection:
+            problems.append(f"private-data step {step.get('name')!r} states no protection")
+        elif _is_evaluation(step):
+            continue
+        elif private and protection.startswith(_UNPROTECTED):
             problems.append(f"private-data step {step.get('name')!r} is not protected")
     return problems
+
+
+def _is_evaluation(step: dict[str, Any]) -> bool:
+    """The final scoring on held-out test data (named so, and saying which data)."""
+    data = str(step.get("data") or "").lower()
+    return step.get("name") == EVALUATION_STEP and "test" in data and "train" not in data
 
 
 def _is_number(value: Any) -> bool:

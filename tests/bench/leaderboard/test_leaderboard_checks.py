@@ -107,3 +107,17 @@ def test_a_record_that_reads_no_private_data_needs_no_mechanism(smoke_records, c
     _cell(smoke_records, "10", 0)["privacy"]["steps"] = 5  # a step was taken after all
     problems = _problems(smoke_records, card)
     assert problems and all(p.startswith("prior-free/eps=10/seed=0: ") for p in problems)
+
+
+def test_scoring_on_held_out_test_data_is_not_a_training_step(smoke_records, card):
+    steps = _cell(smoke_records, "10", 1)["privacy"]["private_data_steps"]
+    steps.append(
+        {"name": "evaluation", "data": "held-out private test split", "protection": "none"}
+    )
+    assert _problems(smoke_records, card) == []
+    steps[-1]["data"] = "private training split"  # an "evaluation" that reads training data
+    (problem,) = _problems(smoke_records, card)
+    assert problem == "prior-free/eps=10/seed=1: private-data step 'evaluation' is not protected"
+    steps[-1]["protection"] = ""
+    (problem,) = _problems(smoke_records, card)
+    assert problem.endswith("private-data step 'evaluation' states no protection")
