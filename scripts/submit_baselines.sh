@@ -5,7 +5,7 @@
 #
 #   small  (default) CPU: the task's default epsilon grid, seeds 0,1,2, on the built-in
 #          phantoms. On the shared 2-core CPU (Nov 2026): recon-attack 9 min 10 s;
-#          mammo-cls about 75 min and cardiac-ldm about 70 min (each on one core, the two
+#          mammo-cls about 74 min and cardiac-ldm about 73 min (each on one core, the two
 #          side by side; docs/leaderboards.md).
 #   paper  the seed papers' sizes and schedules; needs CUDA and refuses to start without.
 #
