@@ -36,7 +36,7 @@ TASK = register_task(
         default_eps=(1.0, 6.0, 12.0, 20.0, 60.0, math.inf),
         default_seeds=(0, 1, 2),
         default_methods=("dp-vit-real", "dp-vit-real+syn", "dp-vit-synpre", "vit-syn-only"),
-        datasets=("phantom-mammo",),
+        datasets=("phantom-mammo", "cbis-ddsm", "mammo-png", "vindr-mammo"),
         privacy_unit="one mass patch",
     )
 )

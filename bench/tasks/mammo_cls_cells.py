@@ -53,7 +53,7 @@ def prepare(ctx: CellContext, synthetic: bool = False) -> Setup:
     check_backbone_inputs(ctx.config)
     if synthetic:
         check_gan_inputs(ctx.config, ctx.budget)
-    data = load_data(ctx.dataset, ctx.config)
+    data = load_data(ctx)
     base, step = public_classifier(ctx, data)
     return Setup(data, base, [step])
 
@@ -100,7 +100,8 @@ def evaluate(ctx: CellContext, model, data: MammoData) -> dict[str, float]:
     from classifiers.training import malignancy_scores, to_input
 
     metrics = {}
-    for name, split in (("internal", data.test), ("external", data.external)):
+    splits = (("internal", data.test), ("external", data.external))
+    for name, split in ((name, split) for name, split in splits if split is not None):
         scores = malignancy_scores(model, to_input(split.images), device=ctx.device)
         seed = ctx.derive_seed("bootstrap", name)
         metrics |= classification_metrics(

@@ -5,6 +5,12 @@ test split (disjoint sample indices of one ``private`` data set, like per-patien
 each phantom is its own patient), the ``external`` variant a shifted test site (BCDR's
 role) and the ``public`` variant the public data. The data set is fixed by
 ``data_seed``: every seed, epsilon and method sees the same patches, as in the paper.
+
+A real dataset (``--data cbis-ddsm|mammo-png|vindr-mammo --data-root DIR``) provides its
+own ``train`` and ``test`` splits (per patient, as the datasets define them), at the
+profile's patch size; the public data are ``--public-data`` (all of its patches) or, by
+default, the public phantoms; a real run has no external site (its record says so and
+reports internal metrics only).
 """
 
 from __future__ import annotations
@@ -44,23 +50,35 @@ class MammoData:
     name: str
     train: Split
     test: Split
-    external: Split
+    external: Split | None
     public: Split
     seed: int
+    public_name: str = "phantom-mammo (public)"
+    root_hash: str | None = None
 
     def identity(self) -> dict:
         """The record's ``dataset`` block: sizes, content hashes, positive class."""
-        splits = {"train": self.train, "test": self.test, "external": self.external}
-        return {
+        splits = {"train": self.train, "test": self.test}
+        if self.external is not None:
+            splits["external"] = self.external
+        every = {**splits, "public": self.public}
+        block = {
             "name": self.name,
             "variant": "private (train, test), external (test), public (pre-training, GAN)",
             "positive_class": POSITIVE_CLASS,
             "image_size": int(self.train.images.shape[-1]),
             "seed": self.seed,
-            "samples": {k: len(v) for k, v in {**splits, "public": self.public}.items()},
+            "public": self.public_name,
+            "samples": {k: len(v) for k, v in every.items()},
             "malignant": {k: int(v.labels.sum()) for k, v in splits.items()},
-            "content_hash": {k: v.digest() for k, v in {**splits, "public": self.public}.items()},
+            "content_hash": {k: v.digest() for k, v in every.items()},
         }
+        if self.external is None:
+            block["variant"] = "train and test splits of the dataset; public (pre-training, GAN)"
+            block["external"] = "none (a real dataset has no external site here)"
+        if self.root_hash is not None:
+            block["root_content_hash"] = self.root_hash
+        return block
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,10 +91,12 @@ def _phantoms(variant: str, n: int, size: int, seed: int) -> Split:
     return Split(data.images, data.labels)
 
 
-def load_data(dataset: str, config) -> MammoData:
-    """The splits of ``dataset`` at the sizes of ``config`` (a ``ClassifierConfig``)."""
-    if dataset != "phantom-mammo":
-        raise DatasetError(f"mammo-cls has no loader for dataset {dataset!r} yet")
+def load_data(ctx) -> MammoData:
+    """The splits of the cell's dataset at the sizes of its config (a ``ClassifierConfig``)."""
+    if ctx.dataset != "phantom-mammo":
+        return _real(ctx)
+    config = ctx.config
+    dataset = ctx.dataset
     size, seed = config.image_size, config.data_seed
     private = _phantoms("private", config.n_train + config.n_test, size, seed)
     cut = config.n_train
@@ -87,4 +107,38 @@ def load_data(dataset: str, config) -> MammoData:
         external=_phantoms("external", config.n_external, size, seed),
         public=_phantoms("public", config.n_public, size, seed),
         seed=seed,
+    )
+
+
+MIN_TEST = 4  # the FID floor compares two halves of the test split, two patches at least
+
+
+def _real(ctx) -> MammoData:
+    """``train`` and ``test`` of a real dataset; public data from ``--public-data``."""
+    from bench.datasets.loading import describe, load
+
+    config, size = ctx.config, ctx.config.image_size
+    train = load(ctx.dataset, "train", ctx.data_root, shape=size)
+    test = load(ctx.dataset, "test", ctx.data_root, shape=size)
+    for name, part in (("train", train), ("test", test)):
+        if len(set(part.labels.tolist())) < 2 or len(part) < MIN_TEST:
+            raise DatasetError(
+                f"the {name} split of {ctx.dataset!r} at {ctx.data_root} has {len(part)} "
+                f"patch(es), {int(part.labels.sum())} malignant; mammo-cls needs both classes "
+                f"and at least {MIN_TEST} patches in each split"
+            )
+    if ctx.public_dataset in (None, "phantom-mammo"):
+        public, public_name = _phantoms("public", config.n_public, size, config.data_seed), None
+    else:
+        data = load(ctx.public_dataset, root=ctx.public_data_root, shape=size)
+        public, public_name = Split(data.images, data.labels), ctx.public_dataset
+    return MammoData(
+        name=ctx.dataset,
+        train=Split(train.images, train.labels),
+        test=Split(test.images, test.labels),
+        external=None,
+        public=public,
+        seed=config.data_seed,
+        public_name=public_name or "phantom-mammo (public)",
+        root_hash=describe(ctx.dataset, ctx.data_root)["root_content_hash"],
     )

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -268,3 +269,50 @@ def test_small_profile_auroc_band_and_the_cost_of_dp(tmp_path):
     auroc = {r["epsilon"]: r["metrics"]["auroc_internal"] for r in iter_records(tmp_path)}
     assert 0.80 <= auroc["inf"] <= 0.97, auroc
     assert auroc["1"] < auroc["inf"] - 0.05, auroc
+
+
+def _png_layout(root, n_train=24, n_test=8):
+    """Study B's PNG folder (mammo-png) of private phantom patches, per-split patients."""
+    from PIL import Image
+
+    from bench.datasets.phantoms.mammo import make_mammo
+
+    data = make_mammo(n_train + n_test, "private", size=64, seed=3)
+    for i, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
+        split, benign = ("train" if i < n_train else "test"), int(label == 0)
+        folder = root / "cbis-ddsm" / split / f"is_benign_{'true' if benign else 'false'}"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"patientcbis-ddsm__P_{i:05d}_image{i}_mass0_is_benign_{benign}.png"
+        Image.fromarray((image * 255).astype(np.uint8)).save(folder / name)
+    return root
+
+
+def test_a_real_dataset_runs_end_to_end(tmp_path):
+    from bench.datasets.loading import describe
+
+    root = _png_layout(tmp_path / "png")
+    request = _request(
+        tmp_path / "runs", methods=("dp-vit-real", "dp-vit-real+syn"), eps=(10.0,),
+        dataset="mammo-png", data_root=root,
+    )  # fmt: skip
+    result = run(request)
+    assert not result.failed, [s.error for s in result.failed]
+    for record in iter_records(tmp_path / "runs"):
+        dataset, metrics = record["dataset"], record["metrics"]
+        assert dataset["name"] == "mammo-png" and dataset["samples"]["train"] == 24
+        assert dataset["root_content_hash"] == describe("mammo-png", root)["root_content_hash"]
+        assert dataset["external"].startswith("none") and "auroc_external" not in metrics
+        assert 0 <= metrics["auroc_internal"] <= 1
+        assert record["privacy"]["achieved_epsilon"] <= 10.0
+    rerun = run(request)  # resume: the root's content hash matches, nothing recomputed
+    assert [s.state for s in rerun.statuses] == ["skipped", "skipped"]
+
+
+def test_a_real_split_with_one_class_is_a_clear_error(tmp_path):
+    root = _png_layout(tmp_path / "png")
+    for path in (root / "cbis-ddsm" / "test" / "is_benign_true").glob("*.png"):
+        path.unlink()
+    request = _request(tmp_path / "runs", methods=("dp-vit-real",), eps=(10.0,),
+                       dataset="mammo-png", data_root=root)  # fmt: skip
+    (status,) = run(request).failed
+    assert "the test split of 'mammo-png'" in status.error and "needs both classes" in status.error
