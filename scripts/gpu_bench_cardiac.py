@@ -68,10 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, help="a single batch size (overrides --batches)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per setting")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads (0: torch default; 1 by default, "
+        "as the benchmarks: on a busy CPU torch's thread pools can make one step 10x slower)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
-    if args.threads:
+    if args.threads and args.device == "cpu":
         torch.set_num_threads(args.threads)
     batches = [args.batch] if args.batch else [int(b) for b in args.batches.split(",")]
     config, latent = SIZES[args.size]
