@@ -20,13 +20,13 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.checkpoints import file_sha256
 from bench.errors import BenchError
 from bench.registry import Registry
 
@@ -72,15 +72,6 @@ EXTRACTORS.add(
         needs_path=True,
     ),
 )
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def phantom_encoder():
@@ -152,7 +143,7 @@ def _load_encoder():
 
     if not PHANTOM_ENCODER_FILE.is_file():
         raise BenchError(f"the shipped FID encoder weights are missing: {PHANTOM_ENCODER_FILE}")
-    if sha256_of(PHANTOM_ENCODER_FILE) != PHANTOM_ENCODER_SHA256:
+    if file_sha256(PHANTOM_ENCODER_FILE) != PHANTOM_ENCODER_SHA256:
         raise BenchError(
             f"{PHANTOM_ENCODER_FILE} does not match its pinned SHA-256; reinstall the package "
             "or retrain with scripts/train_fid_encoder.py and bump the extractor version"
@@ -178,4 +169,4 @@ def _load_inception(spec: ExtractorSpec, weights: str) -> Extractor:
     except Exception as exc:  # a foreign file is the user's input error
         raise BenchError(f"{path} is not a torchvision inception_v3 state dict: {exc}") from None
     network.fc = torch.nn.Identity()
-    return Extractor(spec, network.eval(), sha256_of(path))
+    return Extractor(spec, network.eval(), file_sha256(path))

@@ -15,8 +15,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from bench.checkpoints import cached, load_into
 from bench.tasks.base import CellContext
-from bench.tasks.cardiac_ldm_cache import cached, load_into
+from bench.tasks.cardiac_ldm import TASK
 
 VERSION = 2  # bump with any change to the evaluators' code or targets
 
@@ -94,7 +95,9 @@ def _phase_rule(ctx: CellContext, segmenter, data):
 def _cached_model(ctx: CellContext, kind: str, base: dict, empty, train):
     """A frozen evaluator on the cell's device and the SHA-256 of its weights."""
 
-    state, _, sha = cached(kind, {**base, "kind": kind}, lambda: (train().state_dict(), {}))
+    state, _, sha = cached(
+        TASK.name, kind, {**base, "kind": kind}, lambda: (train().state_dict(), {})
+    )
     model = empty()
     load_into(model, state, f"cached {kind}")
     return model.to(ctx.device).eval().requires_grad_(False), sha

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench.checkpoints import cached, load_into, read_checkpoint
 from bench.datasets.types import CardiacSet
 from bench.privacy.budget import PrivacyBudget
 from bench.tasks.base import CellContext
-from bench.tasks.cardiac_ldm_cache import cached, load_into, read_checkpoint
+from bench.tasks.cardiac_ldm import TASK
 from generators.autoencoder import VERSION as AE_VERSION
 from generators.autoencoder import InPlaneAutoencoder, encode_volumes, latent_scale
 from generators.conditioning import AttributeScaler
@@ -90,7 +91,9 @@ def public_parts(ctx: CellContext) -> PublicParts:
             "code_version": AE_VERSION,
             "seed": ctx.derive_seed("autoencoder"),
         }
-        state, meta, sha = cached("autoencoder", key, lambda: _train_ae(ctx, data, key["seed"]))
+        state, meta, sha = cached(
+            TASK.name, "autoencoder", key, lambda: _train_ae(ctx, data, key["seed"])
+        )
         what = "cached autoencoder"
     load_into(model, state, what)
     model = model.to(ctx.device).eval().requires_grad_(False)
@@ -132,7 +135,9 @@ def pretrained_denoiser(ctx: CellContext, parts: PublicParts, model: LatentDenoi
             "schedule": dataclasses.asdict(pretrain_schedule(config)),
             "seed": ctx.derive_seed("pretrain"),
         }
-        state, meta, sha = cached("pretrained", key, lambda: _pretrain(ctx, parts, key["seed"]))
+        state, meta, sha = cached(
+            TASK.name, "pretrained", key, lambda: _pretrain(ctx, parts, key["seed"])
+        )
         what = "cached pre-trained denoiser"
     load_into(model, state, what)
     return {
@@ -166,7 +171,7 @@ def _pretrain(ctx: CellContext, parts: PublicParts, seed: int) -> tuple[dict, di
 
 
 def _mismatch(path: str, made_for: str):
-    from bench.tasks.cardiac_ldm_cache import CheckpointError
+    from bench.checkpoints import CheckpointError
 
     return CheckpointError(
         f"pretrained_checkpoint {path} was trained on the latents of another autoencoder "

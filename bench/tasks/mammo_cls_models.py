@@ -6,10 +6,10 @@ cached in the user cache directory, keyed by a hash of everything they depend on
 (configuration, data, seed, code format), so a grid trains each once. Each one is trained
 under its own seeded RNG, so its weights do not depend on which cell trained it first.
 
-A checkpoint is a ``torch.save`` dict (tensors and plain values only, loaded with
-``weights_only=True``) stating its format, kind, key and shape; one that is corrupt or
-made for another configuration is a clear :class:`~bench.errors.BenchError`, never
-silently used or overwritten.
+The files are :mod:`bench.checkpoints` checkpoints (tensors only, loaded with
+``weights_only=True``, with a SHA-256 side-car) whose meta states the format, kind, key
+and shape; one that is corrupt or made for another configuration is a clear
+:class:`~bench.errors.BenchError`, never silently used or overwritten.
 """
 
 from __future__ import annotations
@@ -17,32 +17,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from bench.cache import cache_dir
+from bench.checkpoints import CheckpointError, file_sha256, read_checkpoint, write_checkpoint
 from bench.errors import BenchError
 
-FORMAT = "privmedbench/mammo-cls/1"
+FORMAT = "privmedbench/mammo-cls/2"  # the file layout (2: bench.checkpoints files)
+# Part of every cache key, and through the key of every artifact's RNG seed: changing it
+# changes the trained models, so it stays put while the results should reproduce.
+KEY_VERSION = "privmedbench/mammo-cls/1"
 
 
 def artifact_key(kind: str, payload: dict[str, Any]) -> str:
-    """A short hash of an artifact's kind, inputs and checkpoint format."""
-    text = json.dumps([FORMAT, kind, payload], sort_keys=True, default=str)
+    """A short hash of an artifact's kind, inputs and key version."""
+    text = json.dumps([KEY_VERSION, kind, payload], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def file_key(path: Path) -> str:
     """A content key of a user's file: the SHA-256 prefix, so an edited file is a new input."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:20]
+    return file_sha256(path)[:20]
 
 
 def artifact_seed(key: str) -> int:
@@ -64,28 +62,22 @@ def cache_path(kind: str, key: str) -> Path:
 
 def save_checkpoint(path: Path, kind: str, key: str, meta: dict, state: dict) -> None:
     """Write atomically (temp file + rename): a killed run leaves no partial checkpoint."""
-    blob = {"format": FORMAT, "kind": kind, "key": key, "meta": meta, "state_dict": state}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(blob, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_checkpoint(path, state, {"format": FORMAT, "kind": kind, "key": key, "meta": meta})
 
 
 def load_checkpoint(path: Path, kind: str, meta: dict, key: str | None = None):
     """``(state_dict, stored meta)`` of a checkpoint whose kind, shape and key match."""
+    if not Path(path).is_file():
+        raise BenchError(f"no {kind} checkpoint at {path}")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise BenchError(f"no {kind} checkpoint at {path}") from None
-    except Exception as exc:  # truncated, foreign or tampered files all land here
+        state, blob, _ = read_checkpoint(path, f"{kind} checkpoint")
+    except CheckpointError as exc:  # truncated, foreign or tampered files all land here
         raise BenchError(f"corrupt {kind} checkpoint {path} ({exc}); delete it") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("kind") != kind:
-        raise BenchError(f"{path} is not a mammo-cls {kind} checkpoint ({FORMAT})")
+    if blob.get("format") != FORMAT or blob.get("kind") != kind:
+        raise BenchError(
+            f"{path} is not a mammo-cls {kind} checkpoint ({FORMAT}); delete it if it is a "
+            "cache entry of an older version"
+        )
     stored = blob.get("meta", {})
     wrong = {k: (stored.get(k), v) for k, v in meta.items() if stored.get(k) != v}
     if wrong:
@@ -93,7 +85,7 @@ def load_checkpoint(path: Path, kind: str, meta: dict, key: str | None = None):
         raise BenchError(f"{kind} checkpoint {path} does not match this configuration ({details})")
     if key is not None and blob.get("key") != key:
         raise BenchError(f"{kind} checkpoint {path} was made for other inputs; delete it")
-    return blob["state_dict"], stored
+    return state, stored
 
 
 def cached(kind: str, key: str, meta: dict, make, train):

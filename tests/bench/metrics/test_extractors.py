@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from bench.checkpoints import file_sha256
 from bench.errors import BenchError, UnknownNameError
 from bench.metrics import extractors
-from bench.metrics.extractors import EXTRACTORS, load_extractor, sha256_of
+from bench.metrics.extractors import EXTRACTORS, load_extractor
 from bench.metrics.fid import fid
 
 
@@ -16,7 +17,7 @@ def test_registry():
 
 
 def test_shipped_encoder_matches_its_pinned_hash():
-    assert sha256_of(extractors.PHANTOM_ENCODER_FILE) == extractors.PHANTOM_ENCODER_SHA256
+    assert file_sha256(extractors.PHANTOM_ENCODER_FILE) == extractors.PHANTOM_ENCODER_SHA256
     assert extractors.PHANTOM_ENCODER_FILE.stat().st_size < 2 * 2**20  # package data stays small
 
 

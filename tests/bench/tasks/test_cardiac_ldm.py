@@ -143,7 +143,7 @@ def test_missing_pretrained_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_corrupt_or_mismatched_checkpoints_are_clear_errors(tmp_path):
-    from bench.tasks.cardiac_ldm_cache import CheckpointError, load_into, read_checkpoint
+    from bench.checkpoints import CheckpointError, load_into, read_checkpoint
     from generators.autoencoder import InPlaneAutoencoder
     from generators.ldm_config import AutoencoderConfig
 
@@ -159,19 +159,19 @@ def test_corrupt_or_mismatched_checkpoints_are_clear_errors(tmp_path):
 
 
 def test_a_tampered_cache_entry_is_refused(tmp_path, monkeypatch):
-    from bench.tasks.cardiac_ldm_cache import CheckpointError, cached
+    from bench.checkpoints import CheckpointError, cached
 
     monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path))
 
     def build():
         return {"w": torch.ones(2)}, {}
 
-    state, _, sha = cached("demo", {"seed": 1}, build)
+    state, _, sha = cached("cardiac-ldm", "demo", {"seed": 1}, build)
     assert torch.equal(state["w"], torch.ones(2)) and len(sha) == 64
     (path,) = (tmp_path / "cardiac-ldm" / "demo").glob("*.pt")
     path.write_bytes(path.read_bytes()[:-3] + b"xyz")
     with pytest.raises(CheckpointError, match="corrupt"):
-        cached("demo", {"seed": 1}, build)
+        cached("cardiac-ldm", "demo", {"seed": 1}, build)
 
 
 def test_a_volume_shape_the_autoencoder_cannot_take_fails_the_cell_clearly(tmp_path):

@@ -4,14 +4,13 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from bench.api import run
 from bench.errors import BenchError, UnknownNameError
 from bench.records import iter_records
 from bench.runner import RunRequest, validate_request
 from bench.tasks import get_method, get_task
-from bench.tasks.mammo_cls_models import FORMAT, save_checkpoint
+from bench.tasks.mammo_cls_models import save_checkpoint
 
 REGIMES = ("dp-vit-real", "dp-vit-real+syn", "dp-vit-synpre", "vit-syn-only")
 
@@ -226,9 +225,7 @@ def test_corrupt_cache_entry_is_a_clear_error(tmp_path, monkeypatch):
     (entry,) = cache_dir("mammo-cls", "vit").glob("*.pt")
     entry.write_bytes(entry.read_bytes()[:100])
     _fails_cleanly(tmp_path / "b", ("dp-vit-real",), "corrupt vit checkpoint", eps=(math.inf,))
-    torch.save(
-        {"format": FORMAT, "kind": "vit", "key": "other", "meta": {}, "state_dict": {}}, entry
-    )
+    save_checkpoint(entry, "vit", "other", {}, {})
     _fails_cleanly(tmp_path / "c", ("dp-vit-real",), "does not match", eps=(math.inf,))
 
 

@@ -1,6 +1,6 @@
-"""Checkpoints of the ``cardiac-ldm`` task: cached public-data models and user weights.
+"""Checkpoints: cached public-data models of the tasks, and user weights.
 
-Everything the task trains on public data (autoencoder, pre-trained denoiser, evaluators)
+What a task trains on public data (autoencoders, pre-trained models, GANs, evaluators)
 is cached in the user cache directory under a hash of what made it (configs, data
 identity, seed), so that a grid trains it once. A checkpoint is a ``torch.save`` of
 tensors only (loaded with ``weights_only=True``: no pickled code runs) with a JSON
@@ -105,13 +105,16 @@ def load_into(module, state: dict, what: str) -> None:
         ) from None
 
 
-def cached(kind: str, key: dict[str, Any], build: Callable[[], tuple[dict, dict]]):
+def cached(
+    task: str, kind: str, key: dict[str, Any], build: Callable[[], tuple[dict, dict]]
+) -> tuple[dict, dict[str, Any], str]:
     """(state, meta, SHA-256) from the cache entry of ``key``, built on a miss.
 
     ``build`` returns (state dict, meta). The stored meta must repeat the key: a file
-    under the right name made from another description is refused.
+    under the right name made from another description is refused. Entries live in the
+    user cache directory under ``task/kind/``.
     """
-    path = cache_dir("cardiac-ldm", kind) / f"{key_of(key)}.pt"
+    path = cache_dir(task, kind) / f"{key_of(key)}.pt"
     if path.exists():
         state, meta, sha = read_checkpoint(path, f"cached {kind}")
         if meta.get("key") != json_ready(key):
