@@ -41,6 +41,8 @@ class RunRequest:
     data_root: Path | None = None
     public_dataset: str | None = None
     public_data_root: Path | None = None
+    external_dataset: str | None = None
+    external_data_root: Path | None = None
     device: str = "cpu"
     accountant: str = "prv"
     overwrite: bool = False
@@ -85,6 +87,8 @@ def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
         artifacts_dir=path.with_suffix(""),
         public_dataset=request.public_dataset,
         public_data_root=request.public_data_root,
+        external_dataset=request.external_dataset,
+        external_data_root=request.external_data_root,
         **kwargs,
     )
 
@@ -101,12 +105,20 @@ def is_finished(request: RunRequest, cell: Cell) -> bool:
         return False
     record = load_record(path)
     data = _data_identity(request.dataset, request.data_root)
-    mine = (request.profile, config_hash(config_to_dict(ctx.config)), *data)
+    external = (
+        _data_identity(request.external_dataset, request.external_data_root)
+        if request.external_dataset
+        else (None, None)
+    )
+    mine = (request.profile, config_hash(config_to_dict(ctx.config)), *data, *external)
+    site = record["dataset"].get("external_site") or {}
     theirs = (
         record["profile"],
         record["config_hash"],
         record["dataset"].get("name"),
         record["dataset"].get("root_content_hash"),
+        site.get("name"),
+        site.get("root_content_hash"),
     )
     if mine != theirs:
         raise RecordError(
@@ -145,13 +157,18 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
 
 
 def with_public_data(request: RunRequest, output):
-    """The output with the declared public dataset named (and hashed) in its dataset block."""
-    if request.public_dataset is None:
-        return output
+    """The output with the declared public dataset and external site named (and hashed)
+    in its dataset block."""
     from bench.datasets.loading import describe
 
-    public = {**describe(request.public_dataset, request.public_data_root), "role": "public"}
-    return dataclasses.replace(output, dataset={**output.dataset, "public": public})
+    dataset = dict(output.dataset)
+    if request.public_dataset is not None:
+        public = describe(request.public_dataset, request.public_data_root)
+        dataset["public"] = {**public, "role": "public"}
+    if request.external_dataset is not None:
+        site = describe(request.external_dataset, request.external_data_root)
+        dataset["external_site"] = {**site, "role": "external test site"}
+    return dataclasses.replace(output, dataset=dataset)
 
 
 def method_config(request: RunRequest, method: str):
@@ -182,6 +199,8 @@ def validate_request(request: RunRequest) -> TaskSpec:
             f"(accepted: {', '.join(task.datasets)}, or a plug-in dataset of their modality)"
         )
     _check_data(request)
+    if request.external_dataset is not None and not task.external_site:
+        raise BenchError(f"task {task.name!r} has no external test site: drop --external-data")
     configs = [method_config(request, method) for method in request.methods]
     known = {f.name for config in configs for f in dataclasses.fields(config)}
     unknown = sorted(set(request.overrides) - known)
@@ -199,10 +218,13 @@ def _check_data(request: RunRequest) -> None:
     for flag, name, root in (
         ("--data-root", request.dataset, request.data_root),
         ("--public-data-root", request.public_dataset, request.public_data_root),
+        ("--external-data-root", request.external_dataset, request.external_data_root),
     ):
         if root is not None and (name is None or DATASETS.get(name).builtin):
             what = f"{name} is built in" if name else "no dataset is named for it"
             raise DatasetError(f"{flag} {root} given, but {what}: a real dataset goes with it")
+    if request.external_dataset is not None:
+        _check_external(request, private)
     if request.public_dataset is None:
         return
     public = require_root(request.public_dataset, request.public_data_root, "--public-data-root")
@@ -217,6 +239,29 @@ def _check_data(request: RunRequest) -> None:
         raise DatasetError(
             f"--public-data and --data both name {public.name} at {roots[0]}: data used "
             "without DP must not be the private data"
+        )
+
+
+def _check_external(request: RunRequest, private) -> None:
+    """An external test site: data of the same modality, not the private data themselves."""
+    flag = "--external-data-root"
+    site = require_root(request.external_dataset, request.external_data_root, flag)
+    if site.builtin:
+        raise DatasetError(
+            f"--external-data {site.name} is built in; the phantoms' external site is the "
+            "default, --external-data names a real dataset"
+        )
+    if site.modality != private.modality:
+        raise DatasetError(
+            f"--external-data {site.name} is {site.modality} data but --data "
+            f"{private.name} is {private.modality}"
+        )
+    roots = (request.data_root, request.external_data_root)
+    same = None not in roots and Path(roots[0]).resolve() == Path(roots[1]).resolve()
+    if site.name == private.name and same:
+        raise DatasetError(
+            f"--external-data and --data both name {site.name} at {roots[0]}: an external "
+            "site is another site's data"
         )
 
 

@@ -52,6 +52,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="dataset declared public (pre-training; recorded beside --data), or 'phantom'",
     )
     p.add_argument("--public-data-root", type=Path, help="folder of the public dataset")
+    p.add_argument(
+        "--external-data",
+        help="dataset of an external test site, for tasks that have one (mammo-cls)",
+    )
+    p.add_argument("--external-data-root", type=Path, help="folder of the external dataset")
     p.add_argument("--out", type=Path, default=Path("runs"), help="results folder (runs/)")
     p.add_argument("--overwrite", action="store_true", help="recompute finished cells")
     p.add_argument("--launcher", choices=("local", "submitit"), default="local")
@@ -129,6 +134,8 @@ def build_request(args: argparse.Namespace):
         data_root=args.data_root,
         public_dataset=public,
         public_data_root=args.public_data_root,
+        external_dataset=args.external_data,
+        external_data_root=args.external_data_root,
         out=args.out,
         device=resolve_device(args.device),
         accountant=args.accountant,

@@ -31,6 +31,8 @@ class TaskSpec:
         bound_metric: an optional theoretical curve drawn beside the primary metric.
         delta: the delta every cell of the task uses.
         datasets: dataset names the task accepts; the first is the built-in default.
+        external_site: True when the task scores on an external test site, which a user
+            may name (``--external-data``) in place of the built-in one.
     """
 
     name: str
@@ -45,6 +47,7 @@ class TaskSpec:
     datasets: tuple[str, ...]
     privacy_unit: str
     bound_metric: str | None = None
+    external_site: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class CellContext:
     progress: Callable[..., Iterable] = field(default=lambda it, **kw: it)
     public_dataset: str | None = None
     public_data_root: Path | None = None
+    external_dataset: str | None = None
+    external_data_root: Path | None = None
 
     def derive_seed(self, *labels: object) -> int:
         """A seed from the cell seed and ``labels``, stable across runs and processes.

@@ -38,6 +38,7 @@ TASK = register_task(
         default_methods=("dp-vit-real", "dp-vit-real+syn", "dp-vit-synpre", "vit-syn-only"),
         datasets=("phantom-mammo", "cbis-ddsm", "mammo-png", "vindr-mammo"),
         privacy_unit="one mass patch",
+        external_site=True,
     )
 )
 

@@ -9,8 +9,9 @@ role) and the ``public`` variant the public data. The data set is fixed by
 A real dataset (``--data cbis-ddsm|mammo-png|vindr-mammo --data-root DIR``) provides its
 own ``train`` and ``test`` splits (per patient, as the datasets define them), at the
 profile's patch size; the public data are ``--public-data`` (all of its patches) or, by
-default, the public phantoms; a real run has no external site (its record says so and
-reports internal metrics only).
+default, the public phantoms. The external site is ``--external-data`` (all of its
+patches; BCDR's role), else the phantoms' ``external`` variant for phantom runs and none
+for a real run (its record says so and reports internal metrics only).
 """
 
 from __future__ import annotations
@@ -100,17 +101,33 @@ def load_data(ctx) -> MammoData:
     size, seed = config.image_size, config.data_seed
     private = _phantoms("private", config.n_train + config.n_test, size, seed)
     cut = config.n_train
+    external = _external(ctx) or _phantoms("external", config.n_external, size, seed)
     return MammoData(
         name=dataset,
         train=Split(private.images[:cut], private.labels[:cut]),
         test=Split(private.images[cut:], private.labels[cut:]),
-        external=_phantoms("external", config.n_external, size, seed),
+        external=external,
         public=_phantoms("public", config.n_public, size, seed),
         seed=seed,
     )
 
 
 MIN_TEST = 4  # the FID floor compares two halves of the test split, two patches at least
+
+
+def _external(ctx) -> Split | None:
+    """All patches of the ``--external-data`` site, or None when none is named."""
+    if ctx.external_dataset is None:
+        return None
+    from bench.datasets.loading import load
+
+    data = load(ctx.external_dataset, root=ctx.external_data_root, shape=ctx.config.image_size)
+    if len(set(data.labels.tolist())) < 2:
+        raise DatasetError(
+            f"the external site {ctx.external_dataset!r} at {ctx.external_data_root} has "
+            f"{len(data)} patch(es) of one class; AUROC needs both classes"
+        )
+    return Split(data.images, data.labels)
 
 
 def _real(ctx) -> MammoData:
@@ -136,7 +153,7 @@ def _real(ctx) -> MammoData:
         name=ctx.dataset,
         train=Split(train.images, train.labels),
         test=Split(test.images, test.labels),
-        external=None,
+        external=_external(ctx),
         public=public,
         seed=config.data_seed,
         public_name=public_name or "phantom-mammo (public)",

@@ -178,3 +178,12 @@ def test_fast_commands_do_not_import_torch(argv):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_external_data_flags_reach_the_request(capsys, tmp_path):
+    code, _, err = _run(
+        capsys, "run", "--task", "cardiac-ldm", "--external-data", "acdc",
+        "--external-data-root", str(tmp_path), "--out", str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert code == 2 and "task 'cardiac-ldm' has no external test site" in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("*.json"))

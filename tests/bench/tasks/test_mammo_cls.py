@@ -268,13 +268,13 @@ def test_small_profile_auroc_band_and_the_cost_of_dp(tmp_path):
     assert auroc["1"] < auroc["inf"] - 0.05, auroc
 
 
-def _png_layout(root, n_train=24, n_test=8):
-    """Study B's PNG folder (mammo-png) of private phantom patches, per-split patients."""
+def _png_layout(root, n_train=24, n_test=8, variant="private"):
+    """Study B's PNG folder (mammo-png) of phantom patches, per-split patients."""
     from PIL import Image
 
     from bench.datasets.phantoms.mammo import make_mammo
 
-    data = make_mammo(n_train + n_test, "private", size=64, seed=3)
+    data = make_mammo(n_train + n_test, variant, size=64, seed=3)
     for i, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
         split, benign = ("train" if i < n_train else "test"), int(label == 0)
         folder = root / "cbis-ddsm" / split / f"is_benign_{'true' if benign else 'false'}"
@@ -313,3 +313,43 @@ def test_a_real_split_with_one_class_is_a_clear_error(tmp_path):
                        dataset="mammo-png", data_root=root)  # fmt: skip
     (status,) = run(request).failed
     assert "the test split of 'mammo-png'" in status.error and "needs both classes" in status.error
+
+
+def test_an_external_site_is_scored_and_named(tmp_path):
+    from bench.datasets.loading import describe
+
+    root = _png_layout(tmp_path / "png")
+    site = _png_layout(tmp_path / "site", n_train=0, n_test=12, variant="external")
+    request = _request(
+        tmp_path / "runs", methods=("dp-vit-real",), eps=(10.0,), dataset="mammo-png",
+        data_root=root, external_dataset="mammo-png", external_data_root=site,
+    )  # fmt: skip
+    assert not run(request).failed
+    (record,) = iter_records(tmp_path / "runs")
+    assert record["dataset"]["samples"]["external"] == 12
+    assert record["dataset"]["external_site"] == {
+        "name": "mammo-png",
+        "root_content_hash": describe("mammo-png", site)["root_content_hash"],
+        "role": "external test site",
+    }
+    assert 0 <= record["metrics"]["auroc_external"] <= 1
+    assert [s.state for s in run(request).statuses] == ["skipped"]
+
+
+@pytest.mark.parametrize(
+    ("task", "external", "message"),
+    [
+        ("cardiac-ldm", "acdc", "task 'cardiac-ldm' has no external test site"),
+        ("mammo-cls", "phantom-mammo", "phantoms' external site is the default"),
+        ("mammo-cls", "acdc", "--external-data acdc is cardiac data"),
+    ],
+)
+def test_a_wrong_external_site_is_refused_before_any_cell(tmp_path, task, external, message):
+    root = tmp_path if external != "phantom-mammo" else None
+    request = RunRequest(
+        task=task, epsilons=(10.0,), methods=(get_task(task).default_methods[0],), seeds=(0,),
+        profile="smoke", dataset=get_task(task).datasets[0], out=tmp_path / "runs",
+        external_dataset=external, external_data_root=root,
+    )  # fmt: skip
+    with pytest.raises(BenchError, match=message):
+        validate_request(request)
