@@ -213,8 +213,9 @@ def validate_request(request: RunRequest) -> TaskSpec:
 
 
 def _check_data(request: RunRequest) -> None:
-    """Real data need their folder; public data must differ from the private data."""
-    private = require_root(request.dataset, request.data_root)
+    """Real data need their folder; public data and an external site must differ from
+    the private data."""
+    require_root(request.dataset, request.data_root)
     for flag, name, root in (
         ("--data-root", request.dataset, request.data_root),
         ("--public-data-root", request.public_dataset, request.public_data_root),
@@ -224,45 +225,37 @@ def _check_data(request: RunRequest) -> None:
             what = f"{name} is built in" if name else "no dataset is named for it"
             raise DatasetError(f"{flag} {root} given, but {what}: a real dataset goes with it")
     if request.external_dataset is not None:
-        _check_external(request, private)
-    if request.public_dataset is None:
-        return
-    public = require_root(request.public_dataset, request.public_data_root, "--public-data-root")
-    if public.modality != private.modality:
-        raise DatasetError(
-            f"--public-data {public.name} is {public.modality} data but --data "
-            f"{private.name} is {private.modality}"
-        )
-    roots = (request.data_root, request.public_data_root)
-    same = None not in roots and Path(roots[0]).resolve() == Path(roots[1]).resolve()
-    if public.name == private.name and same:
-        raise DatasetError(
-            f"--public-data and --data both name {public.name} at {roots[0]}: data used "
-            "without DP must not be the private data"
-        )
+        site = _check_second(
+            "--external-data", request.external_dataset, request.external_data_root, request,
+            "an external site is another site's data",
+        )  # fmt: skip
+        if site.builtin:
+            raise DatasetError(
+                f"--external-data {site.name} is built in; the phantoms' external site is "
+                "the default, --external-data names a real dataset"
+            )
+    if request.public_dataset is not None:
+        _check_second(
+            "--public-data", request.public_dataset, request.public_data_root, request,
+            "data used without DP must not be the private data",
+        )  # fmt: skip
 
 
-def _check_external(request: RunRequest, private) -> None:
-    """An external test site: data of the same modality, not the private data themselves."""
-    flag = "--external-data-root"
-    site = require_root(request.external_dataset, request.external_data_root, flag)
-    if site.builtin:
+def _check_second(flag: str, name: str, root: Path | None, request: RunRequest, why: str):
+    """A dataset beside the private one (public data, an external site): it needs its
+    folder, has the private data's modality, and is not the private data themselves."""
+    private = DATASETS.get(request.dataset)
+    spec = require_root(name, root, f"{flag}-root")
+    if spec.modality != private.modality:
         raise DatasetError(
-            f"--external-data {site.name} is built in; the phantoms' external site is the "
-            "default, --external-data names a real dataset"
-        )
-    if site.modality != private.modality:
-        raise DatasetError(
-            f"--external-data {site.name} is {site.modality} data but --data "
+            f"{flag} {spec.name} is {spec.modality} data but --data "
             f"{private.name} is {private.modality}"
         )
-    roots = (request.data_root, request.external_data_root)
+    roots = (request.data_root, root)
     same = None not in roots and Path(roots[0]).resolve() == Path(roots[1]).resolve()
-    if site.name == private.name and same:
-        raise DatasetError(
-            f"--external-data and --data both name {site.name} at {roots[0]}: an external "
-            "site is another site's data"
-        )
+    if spec.name == private.name and same:
+        raise DatasetError(f"{flag} and --data both name {spec.name} at {roots[0]}: {why}")
+    return spec
 
 
 def _check_writable(out: Path) -> None:
