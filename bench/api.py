@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cache import remove_stale_temp_files
 from bench.errors import BenchError, RecordError
 from bench.records import iter_records, task_dir
 from bench.runner import CellStatus, RunRequest, expand_cells, is_finished, validate_request
@@ -29,6 +30,7 @@ def run(request: RunRequest, launcher: str = "local", **launcher_params) -> RunR
     from bench.launchers import get_launcher
 
     task = validate_request(request)
+    remove_stale_temp_files(task_dir(request.out, task.name, task.version))
     launch = get_launcher(launcher)
     cells = expand_cells(request)
     todo = [cell for cell in cells if not is_finished(request, cell)]

@@ -23,6 +23,31 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+STALE_AFTER_S = 3600.0  # a temp file this old belongs to a writer that was killed
+
+
+def remove_stale_temp_files(folder: Path, older_than_s: float = STALE_AFTER_S) -> int:
+    """Delete the ``.NAME.*.tmp`` files a killed atomic write left below ``folder``.
+
+    Only files older than ``older_than_s`` go: a write in flight (another process of a
+    Slurm array, say) lasts milliseconds, so its temp file is never that old. Returns
+    how many were removed.
+    """
+    import time
+
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - older_than_s, 0
+    for path in folder.rglob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # renamed or removed by its writer meanwhile
+            continue
+    return removed
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write strict JSON (no NaN/Infinity) to a temp file in the same folder, then rename.
 

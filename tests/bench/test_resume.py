@@ -47,3 +47,23 @@ def test_kill_and_resume(tmp_path):
     assert len(records) == 8
     for path, mtime in finished.items():  # finished cells were kept, not recomputed
         assert path.stat().st_mtime_ns == mtime
+
+
+def test_a_rerun_removes_the_temp_files_of_killed_writes_only(tmp_path):
+    from bench.api import run
+    from bench.records import task_dir
+    from bench.runner import RunRequest
+
+    request = RunRequest(
+        task="recon-attack", epsilons=(10.0,), methods=("prior-free",), seeds=(0,),
+        profile="smoke", dataset="phantom-cardiac", out=tmp_path, overrides={"trials": "20"},
+    )  # fmt: skip
+    folder = task_dir(tmp_path, "recon-attack", 1) / "prior-free" / "eps=10"
+    folder.mkdir(parents=True)
+    stale, fresh = folder / ".seed=0.json.abc.tmp", folder / ".seed=0.json.def.tmp"
+    for path in (stale, fresh):
+        path.write_text("{")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    assert not run(request).failed
+    assert not stale.exists() and fresh.exists()  # a write in flight is never touched
