@@ -148,7 +148,7 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
     try:
         method = get_method(request.task, cell.method)
         _seed_everything(ctx.derive_seed("global", cell.method, cell.epsilon))
-        output = with_public_data(request, method.run(ctx))
+        output = with_declared_data(request, method.run(ctx))
         write_record(path, build_record(ctx, output, time.perf_counter() - start))
     except Exception as exc:  # isolate the cell: report and let the grid go on
         log.debug("cell %s failed:\n%s", cell.label, traceback.format_exc())
@@ -156,7 +156,7 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
     return CellStatus(cell, "done", path)
 
 
-def with_public_data(request: RunRequest, output):
+def with_declared_data(request: RunRequest, output):
     """The output with the declared public dataset and external site named (and hashed)
     in its dataset block."""
     from bench.datasets.loading import describe

@@ -20,12 +20,10 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def one_torch_thread():
     """Tiny models: one thread beats two on a shared CPU (the pools wait on each other)."""
-    import torch
+    from bench.tasks.threads import cpu_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with cpu_threads(1):
+        yield
 
 
 @pytest.fixture

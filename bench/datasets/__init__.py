@@ -147,7 +147,7 @@ _real(
 )  # fmt: skip
 
 
-_BUILTIN = frozenset(DATASETS)  # everything above; a task lists the built-ins it reads
+_SUITE_DATASETS = frozenset(DATASETS)  # everything above; a task lists those it reads
 _plugins_loaded = False
 
 
@@ -186,7 +186,7 @@ def accepts(accepted: tuple[str, ...], name: str) -> bool:
     """
     if name in accepted:
         return True
-    if name not in DATASETS or name in _BUILTIN:
+    if name not in DATASETS or name in _SUITE_DATASETS:
         return False
     real = {DATASETS.get(a).modality for a in accepted if not DATASETS.get(a).builtin}
     return DATASETS.get(name).modality in real

@@ -63,9 +63,12 @@ class MammoData:
         if self.external is not None:
             splits["external"] = self.external
         every = {**splits, "public": self.public}
+        real = self.root_hash is not None
         block = {
             "name": self.name,
-            "variant": "private (train, test), external (test), public (pre-training, GAN)",
+            "variant": "train and test splits of the dataset; public (pre-training, GAN)"
+            if real
+            else "private (train, test), external (test), public (pre-training, GAN)",
             "positive_class": POSITIVE_CLASS,
             "image_size": int(self.train.images.shape[-1]),
             "seed": self.seed,
@@ -75,9 +78,8 @@ class MammoData:
             "content_hash": {k: v.digest() for k, v in every.items()},
         }
         if self.external is None:
-            block["variant"] = "train and test splits of the dataset; public (pre-training, GAN)"
             block["external"] = "none (a real dataset has no external site here)"
-        if self.root_hash is not None:
+        if real:
             block["root_content_hash"] = self.root_hash
         return block
 

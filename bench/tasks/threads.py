@@ -9,12 +9,28 @@ afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from bench.tasks.base import CellContext, CellOutput
 
 Run = Callable[[CellContext], CellOutput]
+
+
+@contextlib.contextmanager
+def cpu_threads(count: int) -> Iterator[None]:
+    """A block run with ``count`` torch and BLAS threads; the counts are restored after."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        with threadpool_limits(count):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def limit_threads(threads: int | Callable[[CellContext], int] = 1) -> Callable[[Run], Run]:
@@ -36,19 +52,11 @@ def limit_threads(threads: int | Callable[[CellContext], int] = 1) -> Callable[[
     def decorate(run: Run) -> Run:
         @functools.wraps(run)
         def wrapper(ctx: CellContext) -> CellOutput:
-            import torch
-            from threadpoolctl import threadpool_limits
-
             count = threads(ctx) if callable(threads) else threads
             if ctx.device != "cpu" or count <= 0:
                 return run(ctx)
-            before = torch.get_num_threads()
-            torch.set_num_threads(count)
-            try:
-                with threadpool_limits(count):
-                    return run(ctx)
-            finally:
-                torch.set_num_threads(before)
+            with cpu_threads(count):
+                return run(ctx)
 
         return wrapper
 
