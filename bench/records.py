@@ -21,9 +21,9 @@ from bench.config import config_to_dict
 from bench.errors import RecordError
 from bench.metrics import higher_is_better
 from bench.privacy.budget import format_epsilon
-from bench.tasks.base import Cell, CellContext, CellOutput
+from bench.tasks.base import Cell, CellContext, Scored
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: task-owned protocol, per-example outputs, ledger privacy
 REQUIRED_KEYS = (
     "schema_version",
     "task",
@@ -39,6 +39,7 @@ REQUIRED_KEYS = (
     "metrics",
     "higher_is_better",
     "risk",
+    "outputs",
 )
 
 
@@ -59,9 +60,20 @@ def config_hash(config_dict: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_record(ctx: CellContext, output: CellOutput, wall_time_s: float) -> dict[str, Any]:
-    """The full record of a finished cell."""
+def build_record(
+    ctx: CellContext,
+    dataset: dict[str, Any],
+    scored: Scored,
+    privacy: dict[str, Any],
+    risk: dict[str, Any],
+) -> dict[str, Any]:
+    """The full record of a finished cell (the runner adds ``wall_time_s``).
+
+    ``scored`` comes from the task's scoring, ``privacy`` from the ledger, ``risk`` from
+    the task's risk of the ledger's runs: nothing here was written by the method.
+    """
     config = config_to_dict(ctx.config)
+    protocol = config_to_dict(ctx.settings)
     return {
         "schema_version": SCHEMA_VERSION,
         "task": ctx.task.name,
@@ -70,16 +82,18 @@ def build_record(ctx: CellContext, output: CellOutput, wall_time_s: float) -> di
         "seed": ctx.cell.seed,
         "epsilon": format_epsilon(ctx.cell.epsilon),
         "profile": ctx.profile,
-        "dataset": output.dataset,
+        "dataset": dataset,
         "config": config,
-        "config_hash": config_hash(config),
+        "protocol": protocol,
+        "config_hash": config_hash({"method": config, "protocol": protocol}),
         "code": code_version(),
         "environment": environment(ctx.device),
-        "wall_time_s": round(wall_time_s, 3),
-        "privacy": output.privacy,
-        "metrics": output.metrics,
-        "higher_is_better": {name: higher_is_better(name) for name in output.metrics},
-        "risk": output.risk,
+        "privacy": privacy,
+        "metrics": scored.metrics,
+        "higher_is_better": {name: higher_is_better(name) for name in scored.metrics},
+        "risk": risk,
+        "scoring": scored.details,
+        "outputs": scored.outputs,
     }
 
 

@@ -15,14 +15,15 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.config import apply_overrides, config_to_dict
+from bench.config import apply_overrides, config_to_dict, override_keys
 from bench.datasets import DATASETS, accepts, require_root
 from bench.errors import BenchError, DatasetError, RecordError
 from bench.privacy.budget import PrivacyBudget
 from bench.records import build_record, config_hash, load_record, record_path, write_record
 from bench.registry import unknown_name_message
 from bench.tasks import get_method, get_task
-from bench.tasks.base import Cell, CellContext, TaskSpec
+from bench.tasks.base import Cell, CellContext, Prepared, TaskSpec
+from bench.threads import cpu_threads
 
 log = logging.getLogger("bench")
 
@@ -47,6 +48,7 @@ class RunRequest:
     accountant: str = "prv"
     overwrite: bool = False
     overrides: dict[str, str] = field(default_factory=dict)
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -70,21 +72,22 @@ def expand_cells(request: RunRequest) -> list[Cell]:
 
 
 def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
-    """The context of one cell: its config for the profile with the user's overrides."""
+    """The context of one cell: its config and protocol settings for the profile, with the
+    user's overrides."""
     task = get_task(request.task)
-    config = method_config(request, cell.method)
     path = record_path(request.out, task.version, cell)
     kwargs = {"progress": progress} if progress is not None else {}
     return CellContext(
         cell=cell,
         task=task,
         profile=request.profile,
-        config=config,
+        config=method_config(request, cell.method),
+        settings=protocol_settings(request),
         budget=PrivacyBudget(cell.epsilon, task.delta, request.accountant),
-        dataset=request.dataset,
-        data_root=request.data_root,
         device=request.device,
         artifacts_dir=path.with_suffix(""),
+        dataset=request.dataset,
+        data_root=request.data_root,
         public_dataset=request.public_dataset,
         public_data_root=request.public_data_root,
         external_dataset=request.external_dataset,
@@ -110,7 +113,7 @@ def is_finished(request: RunRequest, cell: Cell) -> bool:
         if request.external_dataset
         else (None, None)
     )
-    mine = (request.profile, config_hash(config_to_dict(ctx.config)), *data, *external)
+    mine = (request.profile, config_hash(cell_config(ctx)), *data, *external)
     site = record["dataset"].get("external_site") or {}
     theirs = (
         record["profile"],
@@ -146,29 +149,49 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
     path = record_path(request.out, ctx.task.version, cell)
     start = time.perf_counter()
     try:
-        method = get_method(request.task, cell.method)
-        _seed_everything(ctx.derive_seed("global", cell.method, cell.epsilon))
-        output = with_declared_data(request, method.run(ctx))
-        write_record(path, build_record(ctx, output, time.perf_counter() - start))
+        threads = request.threads if ctx.device == "cpu" else 0
+        with cpu_threads(threads):
+            record = execute_cell(request, ctx)
+        record["wall_time_s"] = round(time.perf_counter() - start, 3)
+        write_record(path, record)
     except Exception as exc:  # isolate the cell: report and let the grid go on
         log.debug("cell %s failed:\n%s", cell.label, traceback.format_exc())
         return CellStatus(cell, "failed", path, f"{type(exc).__name__}: {exc}")
     return CellStatus(cell, "done", path)
 
 
-def with_declared_data(request: RunRequest, output):
-    """The output with the declared public dataset and external site named (and hashed)
-    in its dataset block."""
+def execute_cell(request: RunRequest, ctx: CellContext) -> dict:
+    """The protocol of one cell: the task prepares, the method trains and returns an
+    artifact, the task scores it, the ledger states the privacy, the task the risk."""
+    from bench.privacy.ledger import PrivacyLedger
+
+    method = get_method(request.task, ctx.cell.method)
+    protocol = ctx.task.load_protocol()
+    ledger = PrivacyLedger(ctx.budget, unit=ctx.task.privacy_unit)
+    _seed_everything(ctx.derive_seed("global", ctx.cell.method, ctx.cell.epsilon))
+    prepared = with_declared_data(request, protocol.prepare(ctx, ledger))
+    artifact = method.run(ctx.for_method(), prepared.view, ledger)
+    scored = protocol.score(ctx, prepared, artifact, ledger)
+    privacy = ledger.privacy_block()
+    return build_record(ctx, prepared.dataset, scored, privacy, protocol.risk(ctx, ledger))
+
+
+def with_declared_data(request: RunRequest, prepared: Prepared) -> Prepared:
+    """The prepared cell with the declared public dataset and external site named (and
+    hashed) in its dataset block."""
     from bench.datasets.loading import describe
 
-    dataset = dict(output.dataset)
+    dataset = dict(prepared.dataset)
     if request.public_dataset is not None:
         public = describe(request.public_dataset, request.public_data_root)
         dataset["public"] = {**public, "role": "public"}
     if request.external_dataset is not None:
         site = describe(request.external_dataset, request.external_data_root)
         dataset["external_site"] = {**site, "role": "external test site"}
-    return dataclasses.replace(output, dataset=dataset)
+    return dataclasses.replace(prepared, dataset=dataset)
+
+
+PROTOCOL_PREFIX = "protocol."  # --set protocol.KEY=VALUE changes a task protocol setting
 
 
 def method_config(request: RunRequest, method: str):
@@ -178,8 +201,25 @@ def method_config(request: RunRequest, method: str):
     ``--set trials=100`` changes all attacks at once.
     """
     config = get_method(request.task, method).configs[request.profile]
-    fields = {f.name for f in dataclasses.fields(config)}
-    return apply_overrides(config, {k: v for k, v in request.overrides.items() if k in fields})
+    keys = set(override_keys(config))
+    return apply_overrides(config, {k: v for k, v in request.overrides.items() if k in keys})
+
+
+def protocol_settings(request: RunRequest):
+    """The task's protocol settings for the profile, with ``protocol.`` overrides.
+
+    A changed protocol is recorded (and hashed into the config hash), so such a run never
+    passes for the profile's standard protocol.
+    """
+    settings = get_task(request.task).settings[request.profile]
+    n = len(PROTOCOL_PREFIX)
+    changes = {k[n:]: v for k, v in request.overrides.items() if k.startswith(PROTOCOL_PREFIX)}
+    return apply_overrides(settings, changes) if changes else settings
+
+
+def cell_config(ctx: CellContext) -> dict:
+    """What the config hash covers: the method's settings and the task's protocol."""
+    return {"method": config_to_dict(ctx.config), "protocol": config_to_dict(ctx.settings)}
 
 
 def _seed_everything(seed: int) -> None:
@@ -202,10 +242,12 @@ def validate_request(request: RunRequest) -> TaskSpec:
     if request.external_dataset is not None and not task.external_site:
         raise BenchError(f"task {task.name!r} has no external test site: drop --external-data")
     configs = [method_config(request, method) for method in request.methods]
-    known = {f.name for config in configs for f in dataclasses.fields(config)}
+    known = {key for config in configs for key in override_keys(config)}
+    known |= {PROTOCOL_PREFIX + key for key in override_keys(task.settings[request.profile])}
     unknown = sorted(set(request.overrides) - known)
     if unknown:
         raise BenchError(unknown_name_message("setting", unknown[0], sorted(known)))
+    protocol_settings(request)  # a bad protocol value fails here, before any cell
     if any(not (e > 0) or math.isnan(e) for e in request.epsilons):
         raise BenchError(f"bad epsilon grid {request.epsilons}")
     _check_writable(request.out)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from attacks import bounds, rero
+from bench.privacy.bounds import prior_free as bounds
+from bench.privacy.bounds import rero
 from attacks.inverting_gradients import inverting_gradients_attack
 from attacks.models import SmallCNN
 from attacks.prior_free import prior_free_attack

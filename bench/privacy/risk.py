@@ -16,7 +16,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from attacks import bounds, rero
+from bench.privacy.bounds import prior_free as bounds
+from bench.privacy.bounds import rero
 
 #: Below this many steps the Edgeworth expansion is not trusted (Kaissis et al. use T >= 30);
 #: it also drifts when few steps contain the target (q T near 1, docs/bounds.md), so it is

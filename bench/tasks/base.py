@@ -1,36 +1,52 @@
-"""Declarations of tasks and methods, and what a method receives and returns for one cell.
+"""The task protocol: who owns what in one cell (DESIGN.md, "Who owns what").
 
-A task is a short declaration (metadata + registered methods); a method is a function of
-a :class:`CellContext` returning a :class:`CellOutput`. The runner does everything else:
-grid expansion, resume, records, summaries.
+- The **task** (:class:`TaskProtocol`, one subpackage per task) owns the data, the
+  held-out test and external sets, the threat model, the scoring and the risk block.
+  :meth:`TaskProtocol.prepare` puts the private training records behind the cell's
+  privacy ledger and returns a :class:`Prepared`: the *view* a method may see, and what
+  the task keeps to itself (labels, targets).
+- The **method** (:class:`MethodSpec`) is ``run(ctx, view, ledger) -> artifact``: it trains
+  (on private data only through the ledger) and returns an artifact -- a classifier, a
+  generator, an attack's reconstructions -- never a metric or a privacy block.
+- The task scores the artifact (:meth:`TaskProtocol.score`) into metrics plus the
+  per-example outputs they are computed from, and computes the risk of the ledger's runs;
+  the runner asks the ledger for the privacy block and writes the record.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bench.privacy.budget import PrivacyBudget, format_epsilon
+
+if TYPE_CHECKING:
+    from bench.privacy.ledger import PrivacyLedger
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """Metadata of a task: what it measures and how its results are compared.
+    """Metadata of a task: what it measures, its protocol, and how results are compared.
 
     Attributes:
         name: kebab-case id; it becomes a path component.
-        version: bumped whenever data, preprocessing or a metric changes; results of
-            different versions are never compared.
+        version: bumped whenever data, preprocessing, the protocol or a metric changes;
+            results of different versions are never compared.
         primary_metric: the metric that ranks methods; its direction comes from the
             metric registry.
         summary_metrics: the columns of the summary table.
         bound_metric: an optional theoretical curve drawn beside the primary metric.
         delta: the delta every cell of the task uses.
         datasets: dataset names the task accepts; the first is the built-in default.
+        protocol: ``"module:attribute"`` of the task's :class:`TaskProtocol` (imported
+            lazily, so that ``bench list`` loads no torch).
+        settings: the task's protocol settings per profile (data sizes, patch size,
+            data seed...): pinned by the task version, recorded in every record.
         external_site: True when the task scores on an external test site, which a user
             may name (``--external-data``) in place of the built-in one.
     """
@@ -46,8 +62,15 @@ class TaskSpec:
     default_methods: tuple[str, ...]
     datasets: tuple[str, ...]
     privacy_unit: str
+    protocol: str
+    settings: Mapping[str, Any]
     bound_metric: str | None = None
     external_site: bool = False
+
+    def load_protocol(self) -> TaskProtocol:
+        """The task's protocol object (imports its module on first use)."""
+        module, _, attr = self.protocol.partition(":")
+        return getattr(importlib.import_module(module), attr)
 
 
 @dataclass(frozen=True)
@@ -56,14 +79,15 @@ class MethodSpec:
 
     Attributes:
         configs: the method's frozen config for each profile.
-        run: executes one cell; imports its heavy dependencies lazily.
+        run: ``run(ctx, view, ledger) -> artifact``; import heavy modules inside it, or
+            use :func:`lazy`.
     """
 
     task: str
     name: str
     description: str
     configs: Mapping[str, Any]
-    run: Callable[[CellContext], CellOutput]
+    run: Callable[[MethodContext, Any, PrivacyLedger], Any]
 
 
 @dataclass(frozen=True)
@@ -80,24 +104,32 @@ class Cell:
         return f"{self.method} eps={format_epsilon(self.epsilon)} seed={self.seed}"
 
 
+def _no_progress(iterable, **_):
+    return iterable
+
+
 @dataclass(frozen=True)
-class CellContext:
-    """Everything a method needs to run one cell."""
+class MethodContext:
+    """What a method knows about its cell: no data path, no test labels, no targets.
+
+    Attributes:
+        config: the method's config for the profile, with the user's overrides.
+        settings: the task's protocol settings for the profile (read-only facts such as
+            the patch size; the data themselves come in the view).
+        budget: the cell's target, for information: the ledger calibrates the noise.
+        artifacts_dir: a folder of the cell for files the method wants to keep.
+        progress: wraps an iterable in the run's progress display (``desc=``, ``unit=``).
+    """
 
     cell: Cell
     task: TaskSpec
     profile: str
     config: Any
+    settings: Any
     budget: PrivacyBudget
-    dataset: str
-    data_root: Path | None
     device: str
     artifacts_dir: Path
-    progress: Callable[..., Iterable] = field(default=lambda it, **kw: it)
-    public_dataset: str | None = None
-    public_data_root: Path | None = None
-    external_dataset: str | None = None
-    external_data_root: Path | None = None
+    progress: Callable[..., Iterable] = _no_progress
 
     def derive_seed(self, *labels: object) -> int:
         """A seed from the cell seed and ``labels``, stable across runs and processes.
@@ -110,20 +142,51 @@ class CellContext:
 
 
 @dataclass(frozen=True)
-class CellOutput:
-    """What a method returns; the runner adds identity, config, code and environment.
+class CellContext(MethodContext):
+    """The task's context: the method's, plus where the data are."""
+
+    dataset: str = ""
+    data_root: Path | None = None
+    public_dataset: str | None = None
+    public_data_root: Path | None = None
+    external_dataset: str | None = None
+    external_data_root: Path | None = None
+
+    def for_method(self) -> MethodContext:
+        """The same cell as a method sees it."""
+        names = MethodContext.__dataclass_fields__
+        return MethodContext(**{name: getattr(self, name) for name in names})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What :meth:`TaskProtocol.prepare` returns.
+
+    Attributes:
+        view: everything the method may see (public data, the ledger's handle of the
+            private training records, test inputs without labels...).
+        held: what only the task sees (labels, targets); never passed to the method.
+        dataset: the record's ``dataset`` block (names, sizes, content hashes).
+    """
+
+    view: Any
+    held: Any
+    dataset: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What :meth:`TaskProtocol.score` returns.
 
     Attributes:
         metrics: flat name -> finite number; CIs as ``<name>_ci_low`` / ``<name>_ci_high``.
-        privacy: the privacy block (see :mod:`bench.privacy.report`).
-        risk: reconstruction risk of the released model's (sigma, q, steps).
-        dataset: name, variant(s), size and content hash of the data used.
+        outputs: the per-example outputs the metrics are computed from (strict JSON).
+        details: anything else the record states about the scoring and the artifact.
     """
 
     metrics: dict[str, float]
-    privacy: dict[str, Any]
-    risk: dict[str, Any]
-    dataset: dict[str, Any]
+    outputs: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bad = [k for k, v in self.metrics.items() if not math.isfinite(v)]
@@ -131,17 +194,30 @@ class CellOutput:
             raise ValueError(f"metrics must be finite numbers: {bad}")
 
 
-def lazy(target: str) -> Callable[[CellContext], CellOutput]:
+class TaskProtocol(Protocol):
+    """The three steps a task owns in every cell."""
+
+    def prepare(self, ctx: CellContext, ledger: PrivacyLedger) -> Prepared:
+        """Load the data, put the private training records behind ``ledger``."""
+
+    def score(
+        self, ctx: CellContext, prepared: Prepared, artifact: Any, ledger: PrivacyLedger
+    ) -> Scored:
+        """Score the method's artifact (recording the test-data access in ``ledger``)."""
+
+    def risk(self, ctx: CellContext, ledger: PrivacyLedger) -> dict[str, Any]:
+        """The reconstruction risk of the ledger's DP runs, in the task's units."""
+
+
+def lazy(target: str) -> Callable[..., Any]:
     """A method runner imported on first call (``"package.module:function"``).
 
-    Task declarations stay import-light this way: ``bench list`` never loads torch.
+    Declarations stay import-light this way: ``bench list`` never loads torch.
     """
     module_name, _, attr = target.partition(":")
 
-    def runner(ctx: CellContext) -> CellOutput:
-        import importlib
-
-        return getattr(importlib.import_module(module_name), attr)(ctx)
+    def runner(ctx, view, ledger):
+        return getattr(importlib.import_module(module_name), attr)(ctx, view, ledger)
 
     runner.__qualname__ = runner.__name__ = f"lazy({target})"
     return runner

@@ -2,7 +2,7 @@
 
 Success is measured on the normalised squared error NMSE = ||X_hat - X||^2 / ||X||^2
 (scale-free, so one threshold fits every image size); for the optimal prior-free attack
-NMSE ~ sigma_eff^2 chi2_N, which is exactly what :mod:`attacks.bounds` describes.
+NMSE ~ sigma_eff^2 chi2_N, which is exactly what :mod:`bench.privacy.bounds.prior_free` describes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attacks import bounds
+from bench.privacy.bounds import prior_free as bounds
 from bench.errors import DatasetError
 from bench.metrics.stats import clopper_pearson
 from bench.privacy.accounting import Calibration, calibrate, epsilon_of_history, make_accountant

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from attacks import bounds, rero
+from bench.privacy.bounds import prior_free as bounds
+from bench.privacy.bounds import rero
 
 POINTS = 100_000
 

@@ -1,6 +1,6 @@
 """The prior-free attack through real opacus steps matches its closed-form MSE distribution.
 
-The closed forms are computed inline (scipy), independently of attacks.bounds.
+The closed forms are computed inline (scipy), independently of bench.privacy.bounds.
 """
 
 from __future__ import annotations

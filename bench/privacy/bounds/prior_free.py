@@ -5,7 +5,7 @@ Two threat models (see ``docs/bounds.md``):
 * Prior-free reconstruction (Riess et al., arXiv 2402.12861): an adversary who controls the
   model reads X_hat ~ N(X, sigma_eff^2 ||X||^2 I_N) from the noisy gradient, so the MSE is a
   scaled chi-square and its success probabilities are regularized incomplete gamma functions.
-* Identification, ReRo: in :mod:`attacks.rero`.
+* Identification, ReRo: in :mod:`bench.privacy.bounds.rero`.
 
 The GDP <-> (epsilon, delta) conversions live here, shared by both.
 
@@ -19,7 +19,7 @@ from scipy import optimize
 from scipy.special import gammainc, gammaincinv, log_ndtr, ndtri
 from scipy.stats import binom
 
-from attacks._args import check, scalar
+from bench.privacy.bounds._args import check, scalar
 
 __all__ = [
     "calibrate_sigma_mse",

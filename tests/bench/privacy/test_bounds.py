@@ -1,4 +1,4 @@
-"""Oracle, simulation and invariance tests of attacks.bounds."""
+"""Oracle, simulation and invariance tests of bench.privacy.bounds."""
 
 import dataclasses
 
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 from scipy.special import ndtr, ndtri
 
-from attacks import bounds as b
-from attacks import rero as r
+from bench.privacy.bounds import prior_free as b
+from bench.privacy.bounds import rero as r
 
 FAST = settings(max_examples=40, deadline=None)
 gammas = st.floats(0.01, 0.99)

@@ -18,7 +18,7 @@ from scipy import integrate, optimize
 from scipy.special import ndtr, ndtri
 from scipy.stats import beta, binom, chi2, ncx2
 
-from attacks._args import check, scalar
+from bench.privacy.bounds._args import check, scalar
 
 __all__ = [
     "ReroEstimate",

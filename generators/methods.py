@@ -1,0 +1,1 @@
+"""Reference methods of this package, registered through the ``bench.methods`` entry point."""
