@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +12,42 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
+# Calibrations, checkpoints and dataset caches of the whole session go to a folder under
+# its basetemp, never the user's ~/.cache/privmedbench. Set when pytest is configured, so
+# that collection (module imports) and fixtures of every scope already see it.
+_CACHE_VARS = ("PRIVMEDBENCH_CACHE", "XDG_CACHE_HOME")
+_CACHE_KEY = pytest.StashKey[Path]()
+_saved_env: dict[str, str | None] = {}
+
+
+@pytest.hookimpl(trylast=True)  # after the tmp_path plugin has made its factory
+def pytest_configure(config: pytest.Config) -> None:
+    factory = getattr(config, "_tmp_path_factory", None)  # set by pytest's tmp_path plugin
+    base = factory.getbasetemp() if factory else Path(tempfile.mkdtemp(prefix="privmedbench-"))
+    config.stash[_CACHE_KEY] = base / "cache"
+    _saved_env.update({name: os.environ.get(name) for name in _CACHE_VARS})
+    _point_cache(os.environ.__setitem__, base / "cache")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _saved_env.clear()
+
+
+def _point_cache(setenv, cache: Path) -> None:
+    """``$PRIVMEDBENCH_CACHE`` = ``cache``; ``$XDG_CACHE_HOME`` beside it, to be safe."""
+    setenv("PRIVMEDBENCH_CACHE", str(cache))
+    setenv("XDG_CACHE_HOME", str(cache.parent / "xdg-cache"))
+
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Calibrations and caches go to a per-session folder, never the user's."""
-    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+def _isolated_cache(request, monkeypatch):
+    """Each test starts on the session's cache; a test may point it elsewhere (monkeypatch)."""
+    _point_cache(monkeypatch.setenv, request.config.stash[_CACHE_KEY])
 
 
 @pytest.fixture
