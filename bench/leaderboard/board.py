@@ -166,10 +166,29 @@ def submission_blocks(submissions: list[Submission]) -> list[Block]:
 
 
 def _dataset(record: dict) -> str:
-    """The private dataset, and the public one when the run declared it."""
-    data = record.get("dataset") or {}
-    public = (data.get("public") or {}).get("name")
-    return str(data.get("name", "?")) + (f" (public: {public})" if public else "")
+    """The private dataset, and the public one when the run declared it.
+
+    Records name a dataset by a string (newer ``dataset.public``) or by a dict with a
+    ``name`` (older records, and the private dataset); either may be missing.
+
+    >>> _dataset({"dataset": {"name": "acdc", "public": "phantom-cardiac"}})
+    'acdc (public: phantom-cardiac)'
+    >>> _dataset({"dataset": {"name": "acdc", "public": {"name": "mnms"}}})
+    'acdc (public: mnms)'
+    >>> _dataset({})
+    '?'
+    """
+    data = record.get("dataset")
+    private = _dataset_name(data) or "?"
+    public = _dataset_name(data.get("public")) if isinstance(data, dict) else None
+    return private + (f" (public: {public})" if public else "")
+
+
+def _dataset_name(entry) -> str | None:
+    """The name of a dataset entry: a string, a dict with ``name``, or nothing."""
+    if isinstance(entry, dict):
+        entry = entry.get("name")
+    return str(entry) if entry not in (None, "") else None
 
 
 def _section_title(profile: str) -> str:
