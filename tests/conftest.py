@@ -76,30 +76,46 @@ class ToyConfig:
     scale: float = 1.0
 
 
-def _toy_run(ctx):
-    from bench.privacy.accounting import calibrate
-    from bench.privacy.report import privacy_block
-    from bench.tasks.base import CellOutput
+@dataclass(frozen=True)
+class ToySettings:
+    """The toy task's protocol: how many private rows it holds."""
 
+    rows: int = 4
+
+
+class ToyProtocol:
+    """An instant task: holds a few private rows, scores the method's number."""
+
+    def prepare(self, ctx, ledger):
+        import numpy as np
+
+        from bench.tasks.base import Prepared
+
+        rows = ledger.hold("toy rows", np.zeros((ctx.settings.rows, 1), np.float32))
+        return Prepared(view=rows, held=None, dataset={"name": ctx.dataset})
+
+    def score(self, ctx, prepared, artifact, ledger):
+        from bench.tasks.base import Scored
+
+        ledger.record_evaluation("toy test rows")
+        return Scored({"mse_mean": float(artifact)}, {"values": [float(artifact)]})
+
+    def risk(self, ctx, ledger):
+        return {}
+
+
+TOY_PROTOCOL = ToyProtocol()
+
+
+def _toy_run(ctx, view, ledger):
+    """One accounted release of the toy rows (q = 1, T = 1) through the ledger."""
     if ctx.cell.epsilon == ctx.config.fail_at:
         raise RuntimeError("toy failure")
-    cal = calibrate(ctx.budget, 1.0, 1)
+    mech = ledger.calibrated("toy release", view, sample_rate=1.0, steps=1, max_grad_norm=1.0)
+    if mech.accountant is not None:
+        mech.accountant.step(noise_multiplier=mech.sigma, sample_rate=1.0)
     value = ctx.config.scale * (0 if math.isinf(ctx.cell.epsilon) else 1 / ctx.cell.epsilon)
-    privacy = privacy_block(
-        cal,
-        achieved_epsilon=cal.epsilon,
-        steps_taken=1,
-        max_grad_norm=1.0,
-        private_steps=[],
-        unit="one toy",
-        how_obtained="toy",
-    )
-    return CellOutput(
-        metrics={"mse_mean": value + ctx.cell.seed},
-        privacy=privacy,
-        risk={},
-        dataset={"name": ctx.dataset},
-    )
+    return value + ctx.cell.seed
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +139,8 @@ def toy_task():
                 default_methods=("toy-method",),
                 datasets=("phantom-mammo",),
                 privacy_unit="one toy",
+                protocol="tests.conftest:TOY_PROTOCOL",
+                settings={p: ToySettings() for p in ("smoke", "small", "paper")},
             )
         )
         configs = {p: ToyConfig() for p in ("smoke", "small", "paper")}

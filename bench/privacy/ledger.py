@@ -265,6 +265,7 @@ class PrivacyLedger:
         loader_generator=None,
         noise_generator=None,
         grad_sample_mode: str = "hooks",
+        loss_reduction: str = "mean",
     ) -> Training:
         """DP-SGD on ``data`` for ``epochs`` epochs at ``share`` of the cell's budget.
 
@@ -275,11 +276,18 @@ class PrivacyLedger:
         Args:
             loader_generator: torch generator of the batch order (non-private runs).
             noise_generator: torch generator of opacus's noise and Poisson sampler.
+            grad_sample_mode: opacus's per-sample gradient mode: ``hooks``, ``functorch``
+                or ``ew`` (``ghost`` needs a per-sample criterion, which this loop-agnostic
+                API does not take).
+            loss_reduction: ``mean`` or ``sum``: how the training loop reduces the batch's
+                loss (a mismatch silently rescales the per-sample gradients).
         """
         from torch.utils.data import DataLoader
 
         if not isinstance(data, PrivateData) or data._ledger is not self:
             raise BenchError("ledger.train takes the PrivateData this cell's ledger holds")
+        if grad_sample_mode not in ("hooks", "functorch", "ew"):
+            raise BenchError(f"grad_sample_mode must be hooks, functorch or ew, not {grad_sample_mode!r}")
         loader = DataLoader(
             data._dataset(), batch_size=batch_size, shuffle=True, generator=loader_generator
         )
@@ -295,8 +303,8 @@ class PrivacyLedger:
             return Training(module, optimizer, loader, mech.calibration, math.inf)
         from opacus import PrivacyEngine
 
-        engine = PrivacyEngine(accountant=self._runs[-1].calibration.budget.accountant)
-        engine.accountant = mech.accountant
+        engine = PrivacyEngine(accountant=self.budget.accountant)
+        engine.accountant = mech.accountant  # the ledger reads this one back
         module, optimizer, loader = engine.make_private(
             module=module,
             optimizer=optimizer,
@@ -305,6 +313,7 @@ class PrivacyLedger:
             max_grad_norm=max_grad_norm,
             poisson_sampling=True,
             grad_sample_mode=grad_sample_mode,
+            loss_reduction=loss_reduction,
             noise_generator=noise_generator,
         )
         return Training(module, optimizer, loader, mech.calibration, max_grad_norm, engine)
