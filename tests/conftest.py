@@ -53,7 +53,7 @@ def _isolated_cache(request, monkeypatch):
 @pytest.fixture
 def one_torch_thread():
     """Tiny models: one thread beats two on a shared CPU (the pools wait on each other)."""
-    from bench.tasks.threads import cpu_threads
+    from bench.threads import cpu_threads
 
     with cpu_threads(1):
         yield

@@ -68,12 +68,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="accountant of the reported guarantee; the other one cross-checks",
     )
     p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch/BLAS threads per CPU cell (default 1, fastest for the small models on a "
+        "shared CPU; 0 = torch's default)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a method setting (repeatable)",
+        help="override a method setting, dotted keys for nested ones (autoencoder.epochs=3), "
+        "protocol.KEY for a task protocol setting (recorded; repeatable)",
     )
     return p
 
@@ -141,7 +149,14 @@ def build_request(args: argparse.Namespace):
         accountant=args.accountant,
         overwrite=args.overwrite,
         overrides=parse_overrides(args.overrides),
+        threads=_threads(args.threads),
     )
+
+
+def _threads(count: int) -> int:
+    if count < 0:
+        raise BenchError(f"bad --threads {count}: expected 0 (torch's default) or more")
+    return count
 
 
 def main(args: argparse.Namespace) -> int:
