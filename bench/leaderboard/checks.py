@@ -160,18 +160,23 @@ def privacy_problems(task: TaskSpec, card: MethodCard, record: dict[str, Any]) -
 
 
 def reads_no_private_data(privacy: dict[str, Any]) -> bool:
-    """A method that touched no private record (e.g. a classifier trained on samples of a
-    public GAN): epsilon exactly 0, no DP step taken, no private-data step listed.
+    """A method that trained on no private record (e.g. a classifier trained on samples of a
+    public GAN): epsilon exactly 0, no DP step taken, no private-data step listed but the
+    task's evaluation on its held-out test split.
 
-    >>> reads_no_private_data({"achieved_epsilon": 0.0, "steps": 0, "private_data_steps": []})
+    >>> evaluation = {"name": "evaluation", "data": "held-out test split", "protection": "none"}
+    >>> reads_no_private_data({"achieved_epsilon": 0.0, "steps": 0,
+    ...                        "private_data_steps": [evaluation]})
     True
     >>> reads_no_private_data({"achieved_epsilon": 0.0, "steps": 0, "private_data_steps": [{}]})
     False
     """
+    steps = privacy.get("private_data_steps")
     return (
         privacy.get("achieved_epsilon") == 0
         and privacy.get("steps") == 0
-        and privacy.get("private_data_steps") == []
+        and isinstance(steps, list)
+        and all(isinstance(s, dict) and _is_evaluation(s) for s in steps)
         and not privacy.get("runs")
     )
 
