@@ -1,7 +1,9 @@
 """Training loops of the reference classifiers, private (DP-SGD) and non-private.
 
-Private training always goes through :func:`bench.privacy.engine.make_private`: Poisson
-sampling, per-sample clipping, calibrated noise, and an accountant that is read back.
+One loop for every kind of data: private records (a ledger's
+:class:`~bench.privacy.ledger.PrivateData`) train through :meth:`PrivacyLedger.train`
+(Poisson sampling, per-sample clipping, noise calibrated by the ledger, an accountant that
+is read back), public or synthetic tensors through a plain shuffled loader.
 Every schedule is fixed in advance (epochs, learning rate): nothing is selected or
 stopped early by looking at private data, so the schedule itself leaks nothing.
 
@@ -16,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -25,8 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from bench.privacy.budget import PrivacyBudget
-from bench.privacy.engine import PrivateTraining, make_private
+from bench.privacy.ledger import PrivacyLedger, PrivateData, Training
 
 FLIPS = 4  # identity, horizontal, vertical, both: the paper's augmentation
 
@@ -76,7 +78,7 @@ def _optimizer(params: Iterable[nn.Parameter], config: TrainConfig):
 
 
 def run_epochs(
-    training: PrivateTraining, config: TrainConfig, augment, device: str, progress=None
+    training: Training, config: TrainConfig, augment, device: str, progress=None
 ) -> None:
     """The loop shared by private and non-private training: one optimizer step per batch.
 
@@ -100,32 +102,64 @@ def noise_generator(seed: int, device: str = "cpu") -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
+Data = PrivateData | tuple[Tensor, Tensor] | Dataset
+
+
+def training_of(
+    module: nn.Module,
+    params: list[nn.Parameter],
+    data: Data,
+    config: TrainConfig,
+    *,
+    ledger: PrivacyLedger | None = None,
+    name: str = "classifier training",
+    share: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Training:
+    """The objects to train ``module`` with: DP through ``ledger`` for private records, a
+    plain shuffled loader for public tensors (or a public Dataset)."""
+    optimizer = _optimizer(params, config)
+    if isinstance(data, PrivateData):
+        if ledger is None:
+            raise ValueError("private records train only through their ledger")
+        return ledger.train(
+            module,
+            optimizer,
+            data,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            max_grad_norm=config.max_grad_norm,
+            name=name,
+            share=share,
+            noise_generator=generator,
+        )
+    dataset = data if isinstance(data, Dataset) else TensorDataset(*data)
+    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True)
+    return Training(module, optimizer, loader, None, math.inf)
+
+
 def fit(
     model: nn.Module,
-    images: Tensor,
-    labels: Tensor,
+    data: Data,
     config: TrainConfig,
-    budget: PrivacyBudget,
     *,
+    ledger: PrivacyLedger | None = None,
+    name: str = "classifier training",
+    share: float = 1.0,
     generator: torch.Generator | None = None,
     device: str = "cpu",
     progress=None,
-) -> PrivateTraining:
-    """Train the trainable parameters of ``model`` on images, privately unless eps = inf.
+) -> Training:
+    """Train the trainable parameters of ``model`` on (images in [-1, 1], labels) records.
 
-    Returns the :class:`PrivateTraining` whose accountant saw every step.
+    ``data`` is the ledger's :class:`PrivateData` (DP-SGD at ``share`` of the cell's
+    budget unless epsilon = inf) or public tensors (non-private). Returns the
+    :class:`~bench.privacy.ledger.Training` whose accountant saw every private step.
     """
-    loader = DataLoader(TensorDataset(images, labels), batch_size=config.batch_size, shuffle=True)
     params = [p for p in model.to(device).parameters() if p.requires_grad]
     model.train()  # opacus refuses a module in eval mode
-    training = make_private(
-        model,
-        _optimizer(params, config),
-        loader,
-        budget,
-        epochs=config.epochs,
-        max_grad_norm=config.max_grad_norm,
-        generator=generator,
+    training = training_of(
+        model, params, data, config, ledger=ledger, name=name, share=share, generator=generator
     )
     augment = _random_flips if config.augment else (lambda x: x)
     run_epochs(training, config, augment, device, progress)
@@ -153,35 +187,46 @@ class FlippedFeatures(Dataset):
 
 def fit_head(
     head: nn.Module,
-    features: Tensor,
-    labels: Tensor,
+    data: Data,
     config: TrainConfig,
-    budget: PrivacyBudget,
     *,
+    ledger: PrivacyLedger | None = None,
+    name: str = "classifier training",
+    share: float = 1.0,
     generator: torch.Generator | None = None,
     device: str = "cpu",
     progress=None,
-) -> PrivateTraining:
-    """Train a head on frozen-backbone features (n, FLIPS, d), privately unless eps = inf.
+) -> Training:
+    """Train a head on frozen-backbone features: records of :class:`FlippedFeatures`.
 
-    The backbone is frozen, so its features are a fixed per-record transform and DP-SGD on
-    (features, label) records protects the same unit as DP-SGD on the images.
+    The backbone is frozen, so its features are a fixed per-record map
+    (``PrivateData.map``) and DP-SGD on (features, label) records protects the same unit
+    as DP-SGD on the images.
     """
-    dataset = FlippedFeatures(features, labels, config.augment)
-    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True)
     head.to(device).train()
-    training = make_private(
+    training = training_of(
         head,
-        _optimizer(head.parameters(), config),
-        loader,
-        budget,
-        epochs=config.epochs,
-        max_grad_norm=config.max_grad_norm,
+        list(head.parameters()),
+        data,
+        config,
+        ledger=ledger,
+        name=name,
+        share=share,
         generator=generator,
     )
     run_epochs(training, config, lambda x: x, device, progress)
     head.eval()
     return training
+
+
+def flipped_features(backbone: nn.Module, augment: bool, device: str = "cpu"):
+    """The per-record map (images in [0, 1], labels) -> :class:`FlippedFeatures`."""
+
+    def features(images, labels) -> FlippedFeatures:
+        feats = features_of(backbone, to_input(images), device=device)
+        return FlippedFeatures(feats, torch.as_tensor(labels), augment)
+
+    return features
 
 
 @torch.no_grad()

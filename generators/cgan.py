@@ -224,19 +224,23 @@ class GANSchedule:
 def train_cgan(
     g: Generator,
     d: Discriminator,
-    images: Tensor,
-    labels: Tensor,
+    data,
     schedule: GANSchedule,
-    budget,
     *,
+    ledger=None,
+    share: float = 1.0,
     generator: torch.Generator | None = None,
     device: str = "cpu",
     select: Selection | None = None,
     progress=None,
 ):
-    """Train the GAN on ``images`` in [-1, 1]; the discriminator under DP unless eps = inf.
+    """Train the GAN on (images in [-1, 1], labels) records.
 
-    Every discriminator step sees the Poisson batch of real images and exactly
+    ``data`` is a ledger's ``PrivateData`` (the discriminator then trains with DP-SGD
+    through ``ledger.train`` at ``share`` of the cell's budget) or public tensors
+    ``(images, labels)`` (non-private, nothing to account).
+
+    Every discriminator step sees the (Poisson) batch of real images and exactly
     ``batch_size`` fakes. The number of fakes must not follow the real batch size: the
     fakes' clipped gradients would then count with the real records, and adding one
     record would move the sum by two clipping bounds instead of one. With a fixed count
@@ -247,27 +251,14 @@ def train_cgan(
     public data only; choosing among DP snapshots with public data is post-processing.
 
     Returns:
-        The :class:`bench.privacy.engine.PrivateTraining` of the discriminator.
+        The :class:`bench.privacy.ledger.Training` of the discriminator.
     """
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from bench.privacy.engine import make_private
-
-    loader = DataLoader(TensorDataset(images, labels), batch_size=schedule.batch_size, shuffle=True)
     betas = (schedule.beta1, 0.999)
     g.to(device), d.to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=schedule.lr_g, betas=betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=schedule.lr_d, betas=betas)
     d.train()  # opacus refuses a module in eval mode
-    training = make_private(
-        d,
-        opt_d,
-        loader,
-        budget,
-        epochs=schedule.epochs,
-        max_grad_norm=schedule.max_grad_norm,
-        generator=generator,
-    )
+    training = _discriminator_training(d, opt_d, data, schedule, ledger, share, generator)
     epochs = range(1, schedule.epochs + 1)
     for epoch in progress(epochs, desc="GAN", unit="epoch") if progress else epochs:
         for real, real_labels in training.data_loader:
@@ -278,6 +269,29 @@ def train_cgan(
         select.restore(g)
     g.eval()
     return training
+
+
+def _discriminator_training(d, opt_d, data, schedule, ledger, share, generator):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from bench.privacy.ledger import PrivateData, Training
+
+    if isinstance(data, PrivateData):
+        if ledger is None:
+            raise ValueError("private records train only through their ledger")
+        return ledger.train(
+            d,
+            opt_d,
+            data,
+            batch_size=schedule.batch_size,
+            epochs=schedule.epochs,
+            max_grad_norm=schedule.max_grad_norm,
+            name="cGAN discriminator training",
+            share=share,
+            noise_generator=generator,
+        )
+    loader = DataLoader(TensorDataset(*data), batch_size=schedule.batch_size, shuffle=True)
+    return Training(d, opt_d, loader, None, math.inf)
 
 
 @dataclass

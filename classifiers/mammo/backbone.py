@@ -1,4 +1,4 @@
-"""The public starting point of every ``mammo-cls`` classifier, and the synthetic-data model.
+"""The public start of every ``mammo-cls`` reference classifier, and the synthetic-data model.
 
 - ``vit`` (default): the suite's ViT, pre-trained on the ``public`` split only (SimCLR
   without labels by default, the ImageNet analogue), cached per (configuration, seed);
@@ -13,23 +13,21 @@ the paper's synthetic-only run), or the head for the frozen Swin-T.
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.privacy.budget import PrivacyBudget
-from bench.tasks.mammo_cls_data import MammoData
-from bench.tasks.mammo_cls_models import artifact_key, cached, file_key, load_checkpoint
-from bench.tasks.mammo_cls_synthetic import Synthetic
+from bench.tasks.mammo_cls.api import MammoView, Split
+from classifiers.mammo.checkpoints import artifact_key, cached, file_key, load_checkpoint
+from classifiers.mammo.schedule import train_model
 
 KIND = "vit"
 
 
-def vit_config(config):
+def vit_config(config, image_size: int):
     from classifiers.vit import ViTConfig
 
     return ViTConfig(
-        image_size=config.image_size,
+        image_size=image_size,
         patch_size=config.vit_patch,
         dim=config.vit_dim,
         depth=config.vit_depth,
@@ -39,14 +37,14 @@ def vit_config(config):
     )
 
 
-def vit_meta(config) -> dict:
+def vit_meta(config, image_size: int) -> dict:
     """The shape a ViT checkpoint must have."""
     from dataclasses import asdict
 
-    return {"vit": asdict(vit_config(config))}
+    return {"vit": asdict(vit_config(config, image_size))}
 
 
-def check_backbone_inputs(config) -> None:
+def check_backbone_inputs(config, image_size: int) -> None:
     """Fail before any training on a backbone request that cannot be honoured."""
     if config.backbone == "swin-t":
         if config.train != "head":
@@ -56,12 +54,18 @@ def check_backbone_inputs(config) -> None:
         load_swin_t(config.pretrained_weights)  # raises a clear error when unusable
     elif config.pretrained_weights:
         path = Path(config.pretrained_weights).expanduser()
-        load_checkpoint(path, KIND, vit_meta(config))
+        load_checkpoint(path, KIND, vit_meta(config, image_size))
 
 
-def public_classifier(ctx, data: MammoData):
-    """The public pre-trained classifier (eval mode) and the record's line about it."""
-    config = ctx.config
+def public_classifier(ctx, view: MammoView, ledger):
+    """The public pre-trained classifier (eval mode); its key (a public step of the ledger)."""
+    model, step = _public_classifier(ctx, view)
+    ledger.note_public(**step)
+    return model, step.get("key", "")
+
+
+def _public_classifier(ctx, view: MammoView):
+    config, size = ctx.config, view.image_size
     if config.backbone == "swin-t":
         from classifiers.swin import swin_classifier
 
@@ -72,21 +76,22 @@ def public_classifier(ctx, data: MammoData):
 
     if config.pretrained_weights:
         path = Path(config.pretrained_weights).expanduser()
-        state, _ = load_checkpoint(path, KIND, vit_meta(config))
-        model = VisionTransformer(vit_config(config))
+        state, _ = load_checkpoint(path, KIND, vit_meta(config, size))
+        model = VisionTransformer(vit_config(config, size))
         model.load_state_dict(state)
         step = {"name": "ViT backbone", "data": f"user checkpoint {path} (public, by contract)"}
         return model.eval(), {**step, "key": file_key(path)}
     inputs = {
-        **vit_meta(config),
+        **vit_meta(config, size),
         "pretrain": [config.pretrain, config.pretrain_epochs],
-        "data": data.public.digest(),
+        "data": view.public.digest(),
         "seed": ctx.derive_seed("backbone"),
         "device": ctx.device.split(":")[0],
     }
     key = artifact_key(KIND, inputs)
-    make = lambda: VisionTransformer(vit_config(config))  # noqa: E731
-    model, _ = cached(KIND, key, vit_meta(config), make, _pretrainer(config, data, ctx))
+    make = lambda: VisionTransformer(vit_config(config, size))  # noqa: E731
+    pretrainer = _pretrainer(config, view.public, ctx)
+    model, _ = cached(KIND, key, vit_meta(config, size), make, pretrainer)
     labels = "with" if config.pretrain == "supervised" else "without"
     step = {
         "name": f"ViT backbone pre-training ({config.pretrain})",
@@ -95,7 +100,7 @@ def public_classifier(ctx, data: MammoData):
     return model, {**step, "key": key}
 
 
-def _pretrainer(config, data: MammoData, ctx):
+def _pretrainer(config, public: Split, ctx):
     device, progress = ctx.device, ctx.progress
 
     def train(model) -> dict:
@@ -104,7 +109,7 @@ def _pretrainer(config, data: MammoData, ctx):
         from classifiers.pretrain import PretrainConfig, pretrain_simclr
         from classifiers.training import TrainConfig, fit, to_input
 
-        images = to_input(data.public.images)
+        images = to_input(public.images)
         if config.pretrain == "simclr":
             schedule = PretrainConfig(epochs=config.pretrain_epochs)
             seed = int(torch.randint(2**31, ()))
@@ -119,23 +124,23 @@ def _pretrainer(config, data: MammoData, ctx):
             )
         elif config.pretrain == "supervised":
             schedule = TrainConfig(epochs=config.pretrain_epochs, batch_size=64)
-            labels = torch.as_tensor(data.public.labels)
-            budget = PrivacyBudget(math.inf, 0.5)  # public data: nothing to protect
-            fit(model, images, labels, schedule, budget, device=device, progress=progress)
+            labels = torch.as_tensor(public.labels)  # public data: nothing to protect
+            fit(model, (images, labels), schedule, device=device, progress=progress)
         return {}
 
     return train
 
 
-def synthetic_model(ctx, setup, synthetic: Synthetic):
-    """The public classifier trained on synthetic patches only (cached; no private data)."""
-    from bench.tasks.mammo_cls_cells import train_model
+def synthetic_model(ctx, base, base_key: str, synthetic: Split, gan_key: str, image_size: int):
+    """The public classifier trained on synthetic patches only (cached; no private data).
 
+    The synthetic patches are public data here: samples of a public GAN, or
+    post-processing of a DP GAN whose run the ledger has accounted.
+    """
     config = ctx.config
-    base_key = setup.public_steps[0].get("key", "")
     inputs = {
         "base": base_key,
-        "gan": synthetic.gan.get("key", ""),
+        "gan": gan_key,
         "schedule": [config.syn_epochs, config.syn_lr, config.batch_size, config.n_synthetic],
         "seed": ctx.derive_seed("synthetic-model"),
         "device": ctx.device.split(":")[0],
@@ -143,19 +148,15 @@ def synthetic_model(ctx, setup, synthetic: Synthetic):
     key = artifact_key("vit-synthetic", inputs)
 
     def train(model) -> dict:
-        train_model(ctx, model, synthetic.images, synthetic.labels, _no_budget(ctx), synthetic=True)
+        train_model(ctx, model, (synthetic.images, synthetic.labels), synthetic=True)
         return {}
 
     def make():
-        return copy.deepcopy(setup.base).reset_head(ctx.derive_seed("synthetic-head"))
+        return copy.deepcopy(base).reset_head(ctx.derive_seed("synthetic-head"))
 
     if config.backbone == "swin-t":  # the user's ImageNet weights are not ours to cache
         model = make()
         train(model)
         return model.eval()
-    meta = {**vit_meta(config), "syn_epochs": config.syn_epochs}
+    meta = {**vit_meta(config, image_size), "syn_epochs": config.syn_epochs}
     return cached("vit-synthetic", key, meta, make, train)[0]
-
-
-def _no_budget(ctx) -> PrivacyBudget:
-    return PrivacyBudget(math.inf, ctx.task.delta, ctx.budget.accountant)

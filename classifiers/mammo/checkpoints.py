@@ -1,4 +1,4 @@
-"""Models of ``mammo-cls`` and their checkpoints: backbone, GAN, synthetic-data classifier.
+"""Checkpoints of the ``mammo-cls`` reference models: backbone, GAN, synthetic-data classifier.
 
 Expensive artifacts that do not depend on the epsilon of a cell -- the public
 pre-trained backbone, the public GAN and the classifier trained on its samples -- are
@@ -88,16 +88,21 @@ def load_checkpoint(path: Path, kind: str, meta: dict, key: str | None = None):
     return state, stored
 
 
-def cached(kind: str, key: str, meta: dict, make, train):
+def cached(kind: str, key: str, meta: dict, make, train, *, store: bool = True):
     """The artifact ``key``: loaded from the cache, or made and trained, then stored.
 
     ``make()`` builds the untrained module and ``train(module)`` trains it in place and
     returns extra meta; both run under the artifact's own seed. Returns the module (in
-    eval mode) and its stored meta.
+    eval mode) and its stored meta. ``store=False`` trains every time and keeps nothing:
+    a model trained on private data must go through the ledger in every cell that uses
+    it, so that its DP run is accounted there.
     """
     path = cache_path(kind, key)
     with seeded(artifact_seed(key)):
         module = make()
+        if not store:
+            stored = {**meta, **(train(module) or {})}
+            return module.cpu().eval(), stored
         if path.exists():
             state, stored = load_checkpoint(path, kind, meta, key)
             module.load_state_dict(state)

@@ -1,12 +1,14 @@
 """Task ``mammo-cls``: DP vision transformer for mass malignancy, with and without a GAN.
 
-Standardizes study B (Osuala et al., arXiv 2407.12669): a vision transformer classifies
-mammography mass patches as malignant (positive class, label 1) or benign under DP-SGD,
-in four regimes that differ in how synthetic data from a malignancy-conditioned DCGAN
-is used. The GAN is trained on public data (default) or with DP on the private training
-split, its budget then composed with the classifier's; the original study's GAN saw the
-private patients without DP, which this task never does. Execution lives in
-:mod:`bench.tasks.mammo_cls_cells`; see ``docs/mammo-cls.md``.
+Standardizes study B (Osuala et al., arXiv 2407.12669): a classifier scores mammography
+mass patches as malignant (positive class, label 1) or benign. The task owns the data
+(:mod:`.data`: private training split, internal test split, external site, public split),
+what a method sees (:mod:`.api`: the public split and the private training split behind
+the ledger, never a test patch), the scoring (:mod:`.scoring`: AUROC with a bootstrap CI,
+AUPRC and accuracy on both test sets, FID of a synthetic set, the risk of the ledger's
+DP runs) and the protocol settings per profile (:class:`MammoSettings`). The reference
+methods (``dp-vit-real``, ``dp-vit-real+syn``, ``dp-vit-synpre``, ``vit-syn-only``) live in
+:mod:`classifiers.methods`; see ``docs/mammo-cls.md``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,55 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bench.tasks import register_method, register_task
-from bench.tasks.base import MethodSpec, TaskSpec, lazy
+from bench.tasks import register_task
+from bench.tasks.base import TaskSpec
+
+
+@dataclass(frozen=True)
+class MammoSettings:
+    """The protocol of ``mammo-cls`` for one profile (pinned by the task version).
+
+    Attributes:
+        image_size: patch side (the paper: 128).
+        n_train, n_test, n_external, n_public: sizes of the private training split, the
+            internal test split (same site), the external test site and the public split
+            (phantoms; a real dataset brings its own splits).
+        data_seed: seed of the phantom data set; fixed, so seeds vary training only.
+        bootstrap: resamples of the AUROC bootstrap CI.
+        nmse_threshold, prior_size: the risk block's success criterion and ReRo prior, as
+            in ``recon-attack``.
+        fid_extractor, fid_weights: the FID feature extractor scoring a synthetic set and,
+            for ``inception-v3``, its local weights file.
+    """
+
+    image_size: int = 64
+    n_train: int = 1000
+    n_test: int = 600
+    n_external: int = 600
+    n_public: int = 2000
+    data_seed: int = 0
+    bootstrap: int = 1000
+    nmse_threshold: float = 0.1
+    prior_size: int = 10
+    fid_extractor: Literal["phantom-encoder-v1", "inception-v3"] = "phantom-encoder-v1"
+    fid_weights: str = ""
+
+
+_SMALL = MammoSettings()
+SETTINGS = {
+    "smoke": replace(
+        _SMALL, image_size=32, n_train=64, n_test=64, n_external=64, n_public=128, bootstrap=50
+    ),
+    "small": _SMALL,
+    "paper": replace(
+        _SMALL, image_size=128, n_train=1104, n_test=402, n_external=1106, n_public=3000
+    ),
+}
 
 TASK = register_task(
     TaskSpec(
         name="mammo-cls",
-        version=1,
+        version=2,  # 2: task-owned protocol, evaluation access recorded, per-image outputs
         description="DP ViT mass malignancy classification, with and without synthetic data "
         "from a malignancy-conditioned GAN (AUROC, malignant = positive)",
         primary_metric="auroc_internal",
@@ -38,156 +82,8 @@ TASK = register_task(
         default_methods=("dp-vit-real", "dp-vit-real+syn", "dp-vit-synpre", "vit-syn-only"),
         datasets=("phantom-mammo", "cbis-ddsm", "mammo-png", "vindr-mammo"),
         privacy_unit="one mass patch",
+        protocol="bench.tasks.mammo_cls.scoring:PROTOCOL",
+        settings=SETTINGS,
         external_site=True,
     )
 )
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    """Data, backbone and DP training of the classifier (every regime).
-
-    Attributes:
-        image_size: patch side (the paper: 128).
-        n_train, n_test, n_external, n_public: sizes of the private training split, the
-            internal test split (same site), the external test site and the public split.
-        data_seed: seed of the phantom data set; fixed, so seeds vary training only.
-        backbone: ``vit`` (this suite's opacus-ready ViT) or ``swin-t`` (torchvision,
-            ImageNet weights from ``pretrained_weights``, head-only).
-        pretrained_weights: ``vit``: a checkpoint replacing public pre-training;
-            ``swin-t``: the torchvision ImageNet state dict (required).
-        pretrain: public pre-training of the ViT backbone: ``simclr`` (self-supervised,
-            no labels: the ImageNet analogue), ``supervised`` (public malignancy labels)
-            or ``none`` (random initialisation).
-        train: ``full`` (every parameter under DP) or ``head`` (frozen backbone, MLP head).
-        epochs, batch_size, lr, weight_decay, label_smoothing, max_grad_norm, augment: the
-            fixed DP-SGD schedule on private data (AdamW; C = max_grad_norm).
-        bootstrap: resamples of the AUROC bootstrap CI.
-        nmse_threshold, prior_size: the risk block's success criterion and ReRo prior, as
-            in ``recon-attack``.
-    """
-
-    image_size: int = 64
-    n_train: int = 1000
-    n_test: int = 600
-    n_external: int = 600
-    n_public: int = 2000
-    data_seed: int = 0
-    backbone: Literal["vit", "swin-t"] = "vit"
-    pretrained_weights: str = ""
-    pretrain: Literal["simclr", "supervised", "none"] = "simclr"
-    pretrain_epochs: int = 40
-    vit_dim: int = 64
-    vit_depth: int = 4
-    vit_heads: int = 4
-    vit_patch: int = 8
-    head_hidden: int = 0
-    train: Literal["full", "head"] = "full"
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    label_smoothing: float = 0.1
-    max_grad_norm: float = 1.0
-    augment: bool = True
-    bootstrap: int = 1000
-    nmse_threshold: float = 0.1
-    prior_size: int = 10
-
-
-@dataclass(frozen=True)
-class SyntheticConfig(ClassifierConfig):
-    """A classifier config plus the GAN and the synthetic data.
-
-    Attributes:
-        gan_source: ``public`` (trained on the public split, no budget) or ``private-dp``
-            (discriminator under DP-SGD on the private training split; its epsilon is
-            composed with the classifier's, ``gan_budget_share`` of the budget each way).
-        gan_checkpoint: a public-data generator checkpoint to use instead of training.
-        gan_width, gan_epochs, gan_batch: GAN size and schedule.
-        gan_select_every: score the generator every so many epochs by its
-            class-conditional FID to the public patches and keep the best snapshot
-            (public data only, so free of privacy cost); 0 keeps the last one.
-        n_synthetic: synthetic patches, half per class.
-        syn_epochs, syn_lr: full-model training on synthetic data (``vit-syn-only`` and
-            the pre-training of ``dp-vit-synpre``).
-        fid_extractor, fid_weights: FID feature extractor and, for ``inception-v3``, its
-            local weights file.
-    """
-
-    gan_source: Literal["public", "private-dp"] = "public"
-    gan_checkpoint: str = ""
-    gan_width: int = 16
-    gan_epochs: int = 60
-    gan_batch: int = 64
-    gan_select_every: int = 10
-    gan_budget_share: float = 0.5
-    n_synthetic: int = 1000
-    syn_epochs: int = 10
-    syn_lr: float = 1e-3
-    fid_extractor: Literal["phantom-encoder-v1", "inception-v3"] = "phantom-encoder-v1"
-    fid_weights: str = ""
-
-
-_SMOKE = dict(
-    image_size=32,
-    n_train=64,
-    n_test=64,
-    n_external=64,
-    n_public=128,
-    pretrain_epochs=1,
-    vit_dim=32,
-    vit_depth=1,
-    epochs=1,
-    batch_size=32,
-    bootstrap=50,
-)
-_SMOKE_GAN = dict(gan_width=8, gan_epochs=1, gan_batch=32, n_synthetic=64, syn_epochs=1)
-_PAPER = dict(
-    image_size=128,
-    n_train=1104,
-    n_test=402,
-    n_external=1106,
-    n_public=3000,
-    pretrain_epochs=100,
-    vit_dim=192,
-    vit_depth=6,
-    vit_heads=3,
-    vit_patch=16,
-    epochs=300,
-    batch_size=128,
-)
-_PAPER_GAN = dict(gan_width=64, gan_epochs=100, n_synthetic=3000, syn_epochs=30)
-
-
-def _profiles(config) -> dict:
-    extra = isinstance(config, SyntheticConfig)
-    return {
-        "smoke": replace(config, **_SMOKE, **(_SMOKE_GAN if extra else {})),
-        "small": config,
-        "paper": replace(config, **_PAPER, **(_PAPER_GAN if extra else {})),
-    }
-
-
-_REGIMES = {
-    "dp-vit-real": ("DP-SGD on the real private training split only", "run_real"),
-    "dp-vit-real+syn": ("DP-SGD over the union of real and synthetic patches", "run_real_syn"),
-    "dp-vit-synpre": (
-        "full-model pre-training on synthetic patches, then DP fine-tuning on real",
-        "run_synpre",
-    ),
-    "vit-syn-only": (
-        "trained on synthetic patches only; no private data after the GAN",
-        "run_syn_only",
-    ),
-}
-for _name, (_text, _function) in _REGIMES.items():
-    register_method(
-        MethodSpec(
-            task="mammo-cls",
-            name=_name,
-            description=_text,
-            configs=_profiles(ClassifierConfig() if _name == "dp-vit-real" else SyntheticConfig()),
-            run=lazy(f"bench.tasks.mammo_cls_cells:{_function}"),
-        )
-    )

@@ -17,31 +17,10 @@ for a real run (its record says so and reports internal metrics only).
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 
-import numpy as np
-
 from bench.errors import DatasetError
-
-POSITIVE_CLASS = "malignant (label 1)"
-
-
-@dataclass(frozen=True)
-class Split:
-    """Patches (n, H, W) float32 in [0, 1] and labels int64 (1 = malignant)."""
-
-    images: np.ndarray
-    labels: np.ndarray
-
-    def digest(self) -> str:
-        """A short content hash of images and labels."""
-        h = hashlib.sha256(np.ascontiguousarray(self.images).tobytes())
-        h.update(np.ascontiguousarray(self.labels).tobytes())
-        return h.hexdigest()[:16]
-
-    def __len__(self) -> int:
-        return len(self.labels)
+from bench.tasks.mammo_cls.api import POSITIVE_CLASS, Split
 
 
 @dataclass(frozen=True)
@@ -95,10 +74,10 @@ def _phantoms(variant: str, n: int, size: int, seed: int) -> Split:
 
 
 def load_data(ctx) -> MammoData:
-    """The splits of the cell's dataset at the sizes of its config (a ``ClassifierConfig``)."""
+    """The splits of the cell's dataset at the sizes of its protocol settings."""
     if ctx.dataset != "phantom-mammo":
         return _real(ctx)
-    config = ctx.config
+    config = ctx.settings
     dataset = ctx.dataset
     size, seed = config.image_size, config.data_seed
     private = _phantoms("private", config.n_train + config.n_test, size, seed)
@@ -123,7 +102,7 @@ def _external(ctx) -> Split | None:
         return None
     from bench.datasets.loading import load
 
-    data = load(ctx.external_dataset, root=ctx.external_data_root, shape=ctx.config.image_size)
+    data = load(ctx.external_dataset, root=ctx.external_data_root, shape=ctx.settings.image_size)
     if len(set(data.labels.tolist())) < 2:
         raise DatasetError(
             f"the external site {ctx.external_dataset!r} at {ctx.external_data_root} has "
@@ -136,7 +115,7 @@ def _real(ctx) -> MammoData:
     """``train`` and ``test`` of a real dataset; public data from ``--public-data``."""
     from bench.datasets.loading import describe, load
 
-    config, size = ctx.config, ctx.config.image_size
+    config, size = ctx.settings, ctx.settings.image_size
     train = load(ctx.dataset, "train", ctx.data_root, shape=size)
     test = load(ctx.dataset, "test", ctx.data_root, shape=size)
     for name, part in (("train", train), ("test", test)):

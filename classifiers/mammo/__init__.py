@@ -1,0 +1,1 @@
+"""The ``mammo-cls`` reference methods (registered in :mod:`classifiers.methods`)."""
