@@ -2,7 +2,8 @@
 
 Attributes come in the paper's order (LVEDV, LVESV, LVEF, RVEDV, RVESV, RVEF,
 MYOESTHICK, MYOEDTHICK, AGE, SEX, BMI, ESED, ANGLE, DEPTH), raw units, -1 = missing.
-:class:`AttributeScaler` maps each present value to [0, 1] with the minimum and maximum of
+:class:`AttributeScaler` (the task's, :mod:`bench.tasks.cardiac_ldm.api`, since its
+evaluators use it too) maps each present value to [0, 1] with the minimum and maximum of
 the *public* data (privacy rule 1: no statistic of the private data enters the model
 outside DP-SGD) and keeps missing values at -1, which then lies outside the range of any
 present value. :class:`AttributeEmbedder` is the paper's embedder: one Linear(1 -> 16) +
@@ -18,63 +19,16 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from bench.errors import BenchError
-
-N_ATTRIBUTES = 14
-MISSING = -1.0
-
-
-class ConditioningError(BenchError, ValueError):
-    """Attributes of the wrong count or kind."""
-
-
-def check_attributes(attributes, n: int = N_ATTRIBUTES) -> None:
-    """Raise a clear error unless ``attributes`` is a (batch, n) array or tensor."""
-    shape = tuple(attributes.shape)
-    if len(shape) != 2 or shape[1] != n:
-        raise ConditioningError(
-            f"expected attributes of shape (batch, {n}) in study A's order (LVEDV, LVESV, "
-            f"LVEF, RVEDV, RVESV, RVEF, MYOESTHICK, MYOEDTHICK, AGE, SEX, BMI, ESED, ANGLE, "
-            f"DEPTH; -1 = missing), got shape {shape}"
-        )
-
-
-@dataclass(frozen=True)
-class AttributeScaler:
-    """Min-max scaling of each attribute with statistics of public data only.
-
-    Attributes:
-        low, high: per-attribute minimum and maximum over the public data's present values.
-    """
-
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-
-    @classmethod
-    def fit(cls, public_attributes: np.ndarray) -> AttributeScaler:
-        """Statistics of the public attributes (missing values ignored)."""
-        check_attributes(public_attributes)
-        values = np.where(public_attributes == MISSING, np.nan, public_attributes)
-        low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-        low = np.where(np.isnan(low), 0.0, low)  # an attribute the public data never have
-        high = np.where(np.isnan(high) | (high <= low), low + 1.0, high)
-        return cls(tuple(map(float, low)), tuple(map(float, high)))
-
-    def transform(self, attributes: np.ndarray) -> np.ndarray:
-        """Raw attributes (n, 14) -> float32 (n, 14): present values scaled, missing -1."""
-        check_attributes(attributes)
-        low, high = np.asarray(self.low), np.asarray(self.high)
-        scaled = (np.asarray(attributes, np.float64) - low) / (high - low)
-        return np.where(attributes == MISSING, MISSING, scaled).astype(np.float32)
-
-    def as_dict(self) -> dict[str, list[float]]:
-        return {"low": list(self.low), "high": list(self.high)}
+from bench.tasks.cardiac_ldm.api import (
+    MISSING,
+    N_ATTRIBUTES,
+    AttributeScaler,
+    ConditioningError,
+    check_attributes,
+)
 
 
 class _SelfAttention(nn.Module):
@@ -122,3 +76,13 @@ class AttributeEmbedder(nn.Module):
         tokens = [self.activation(layer(x)) for layer, x in zip(self.tokens, columns, strict=True)]
         tokens = torch.stack(tokens, dim=1)
         return tokens + self.attention(tokens)
+
+
+__all__ = [
+    "MISSING",
+    "N_ATTRIBUTES",
+    "AttributeEmbedder",
+    "AttributeScaler",
+    "ConditioningError",
+    "check_attributes",
+]

@@ -1,6 +1,6 @@
 """Frozen configurations of the cardiac latent diffusion model, importable without torch.
 
-Task declarations (``bench/tasks/cardiac_ldm.py``) build these per profile; keeping them
+The method declarations (:mod:`generators.methods`) build these per profile; keeping them
 free of torch keeps ``bench list`` and ``bench --help`` fast.
 
 Example:
@@ -10,7 +10,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,48 @@ class TrainSchedule:
     max_grad_norm: float = 1.0
     physical_batch: int = 64
     cfg_dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class LdmConfig:
+    """Hyper-parameters of ``dp-ldm`` and ``dp-ldm-scratch`` (``pretrain`` tells them apart).
+
+    The task's protocol (volume size, data sizes, evaluators) is not here: it comes with
+    the view and ``ctx.settings``.
+
+    Attributes:
+        autoencoder, denoiser, diffusion: the models (:class:`AutoencoderConfig`...).
+        pretrain: start from the denoiser pre-trained on public data (``dp-ldm``).
+        pretrain_epochs, pretrain_batch, pretrain_lr: the public, non-private schedule.
+        epochs, batch_size, lr: the fixed private schedule (DP-SGD unless epsilon = inf).
+        finetune: train the whole denoiser privately (the paper's main setting) or only the
+            attribute embedder and the attention blocks (its attention-only option; needs
+            ``pretrain``).
+        max_grad_norm: per-sample clipping bound C (the paper: 1).
+        physical_batch: examples per forward pass (memory only).
+        cfg_dropout, guidance: classifier-free guidance (dropout rate in training, scale
+            at sampling; 0 and 1 disable it).
+        sampler, sample_steps: DDIM (fast) or DDPM sampling, and its number of steps.
+        pretrained_checkpoint, autoencoder_checkpoint: optional paths to weights to use
+            instead of the method's cached public training (a missing file is an error).
+    """
+
+    autoencoder: AutoencoderConfig
+    denoiser: DenoiserConfig
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    pretrain: bool = True
+    pretrain_epochs: int = 40
+    pretrain_batch: int = 32
+    pretrain_lr: float = 1e-3
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    finetune: Literal["all", "attention"] = "all"
+    max_grad_norm: float = 1.0
+    physical_batch: int = 64
+    cfg_dropout: float = 0.0
+    guidance: float = 1.0
+    sampler: Literal["ddim", "ddpm"] = "ddim"
+    sample_steps: int = 25
+    pretrained_checkpoint: str = ""
+    autoencoder_checkpoint: str = ""

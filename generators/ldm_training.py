@@ -1,11 +1,12 @@
 """Training of the latent denoiser: public pre-training and DP-SGD fine-tuning, one loop.
 
-Private training goes through :func:`bench.privacy.engine.make_private` (Poisson
-sampling, per-sample clipping at C, noise calibrated to the target epsilon, accountant
-read back); the non-private budget (epsilon = inf) runs the same fixed schedule without
-clipping or noise, which is also how public pre-training runs. The schedule (epochs,
-batch size, learning rate) is fixed in advance: no early stopping or model selection
-looks at private data.
+Private training goes through the cell's privacy ledger (:meth:`PrivacyLedger.train`:
+Poisson sampling, per-sample clipping at C, noise calibrated by the ledger to its
+budget, accountant read back); the non-private budget (epsilon = inf) runs the same
+fixed schedule without clipping or noise, which is also how public pre-training runs
+(:func:`pretrain_denoiser`, on public latents, outside the ledger). The schedule
+(epochs, batch size, learning rate) is fixed in advance: no early stopping or model
+selection looks at private data.
 
 A logical batch is processed in physical chunks to bound memory (Conv3d per-sample
 gradients are large). Under DP every chunk's loss is its own mean, as opacus's
@@ -16,6 +17,7 @@ of the batch, which gives the gradient of the whole batch's mean.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -23,50 +25,79 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from bench.privacy.budget import PrivacyBudget
-from bench.privacy.engine import PrivateTraining, make_private
+from bench.privacy.ledger import PrivacyLedger, PrivateData, Training
 from generators.ldm import diffusion_loss, drop_attributes, make_scheduler
 from generators.ldm_config import DiffusionConfig, TrainSchedule
 
 
+def _no_progress(iterable, **_):
+    return iterable
+
+
 def train_denoiser(
     model: nn.Module,
-    latents: Tensor,
-    attributes: Tensor,
-    budget: PrivacyBudget,
+    data: PrivateData,
+    ledger: PrivacyLedger,
     schedule: TrainSchedule,
     diffusion: DiffusionConfig,
     *,
     seed: int,
     device: str,
-    progress: Callable[..., Iterable] = lambda it, **kw: it,
-) -> PrivateTraining:
-    """Train ``model`` in place on (scaled latents, scaled attributes) under ``budget``.
+    name: str = "denoiser training",
+    progress: Callable[..., Iterable] = _no_progress,
+) -> Training:
+    """Train ``model`` in place on private (scaled latents, scaled attributes) records
+    through ``ledger`` (DP-SGD at the cell's budget; the plain schedule at epsilon = inf).
 
     Returns:
-        The :class:`PrivateTraining` whose accountant saw every step (``.privacy(...)``
-        gives the record's block); its ``module`` may be opacus's wrapper of ``model``.
+        The ledger's :class:`Training`; its ``module`` may be opacus's wrapper of ``model``.
     """
+    optimizer = torch.optim.Adam(_trainable(model), lr=schedule.lr)
+    training = ledger.train(
+        model,
+        optimizer,
+        data,
+        batch_size=schedule.batch_size,
+        epochs=schedule.epochs,
+        max_grad_norm=schedule.max_grad_norm,
+        name=name,
+        loader_generator=torch.Generator().manual_seed(seed),
+        noise_generator=torch.Generator(device).manual_seed(seed + 1),
+    )
+    return _run(training, schedule, diffusion, seed, device, progress)
+
+
+def pretrain_denoiser(
+    model: nn.Module,
+    latents: Tensor,
+    attributes: Tensor,
+    schedule: TrainSchedule,
+    diffusion: DiffusionConfig,
+    *,
+    seed: int,
+    device: str,
+    progress: Callable[..., Iterable] = _no_progress,
+) -> Training:
+    """Train ``model`` in place on *public* latents without DP (the same loop)."""
     loader = DataLoader(
         TensorDataset(latents, attributes),
         batch_size=schedule.batch_size,
         shuffle=True,
         generator=torch.Generator().manual_seed(seed),
     )
-    trainable = [p for p in model.parameters() if p.requires_grad]  # frozen ones stay put
-    optimizer = torch.optim.Adam(trainable, lr=schedule.lr)
-    training = make_private(
-        model,
-        optimizer,
-        loader,
-        budget,
-        epochs=schedule.epochs,
-        max_grad_norm=schedule.max_grad_norm,
-        generator=torch.Generator(device).manual_seed(seed + 1),
-    )
+    optimizer = torch.optim.Adam(_trainable(model), lr=schedule.lr)
+    training = Training(model, optimizer, loader, None, math.inf)
+    return _run(training, schedule, diffusion, seed, device, progress)
+
+
+def _trainable(model: nn.Module) -> list[nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]  # frozen ones stay put
+
+
+def _run(training: Training, schedule, diffusion, seed: int, device: str, progress) -> Training:
     draws = torch.Generator(device).manual_seed(seed + 2)
     step = _Step(training, make_scheduler(diffusion, "ddpm"), draws, schedule, device)
-    epoch = _private_epoch if training.engine is not None else _plain_epoch
+    epoch = _private_epoch if training.is_private else _plain_epoch
     for _ in progress(range(schedule.epochs), desc="denoiser", unit="epoch"):
         epoch(step)
     training.optimizer.zero_grad(set_to_none=True)  # free (per-sample) gradients for sampling
@@ -75,7 +106,7 @@ def train_denoiser(
 
 @dataclass(frozen=True)
 class _Step:
-    training: PrivateTraining
+    training: Training
     scheduler: object
     draws: torch.Generator
     schedule: TrainSchedule
@@ -124,4 +155,4 @@ def _plain_epoch(step: _Step) -> None:
         optimizer.step()
 
 
-__all__ = ["TrainSchedule", "noise_only", "train_denoiser"]
+__all__ = ["TrainSchedule", "noise_only", "pretrain_denoiser", "train_denoiser"]

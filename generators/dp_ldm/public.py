@@ -1,11 +1,12 @@
-"""What ``cardiac-ldm`` derives from public data only: autoencoder, scaling, pre-training.
+"""What ``dp-ldm`` derives from public data only: autoencoder, scaling, pre-training.
 
 Privacy rule 1 of the suite: the autoencoder weights, the latent scaling factor, the
 attribute normalisation and the pre-trained denoiser are computed from the public
-dataset (default: the ``public`` variant of the cardiac phantoms, another scanner and
-population, the role the public pre-training data play in study A) and never from the
-private one; the study's code took the latent std from a private batch. Each part is
-cached under a hash of the configs, the public data's identity and the cell seed.
+volumes of the view (``view.public``: by default the ``public`` variant of the cardiac
+phantoms, another scanner and population, the role the public pre-training data play in
+study A) and never from the private ones; the study's code took the latent std from a
+private batch. Each part is cached under a hash of the configs, the public data's
+identity and the cell seed, and stated in the record (``ledger.note_public``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,15 @@ import numpy as np
 import torch
 
 from bench.checkpoints import cached, load_into, read_checkpoint
-from bench.datasets.types import CardiacSet
-from bench.privacy.budget import PrivacyBudget
-from bench.tasks.base import CellContext
-from bench.tasks.cardiac_ldm import TASK
+from bench.tasks.base import MethodContext
+from bench.tasks.cardiac_ldm.api import AttributeScaler, PublicVolumes
 from generators.autoencoder import VERSION as AE_VERSION
 from generators.autoencoder import InPlaneAutoencoder, encode_volumes, latent_scale
-from generators.conditioning import AttributeScaler
 from generators.ldm import VERSION as LDM_VERSION
 from generators.ldm import LatentDenoiser
 from generators.ldm_config import TrainSchedule
 
-PUBLIC_PHANTOM = ("phantom-cardiac", "public")
+TASK = "cardiac-ldm"  # the cache folder (the old task module's, so caches carry over)
 
 
 @dataclass(frozen=True)
@@ -52,34 +50,9 @@ class PublicParts:
     info: dict[str, Any]
 
 
-def public_source(ctx: CellContext) -> tuple[str, str | None, str | None]:
-    """(dataset, variant, root) of the public data: ``--public-data`` or the phantoms."""
-    if ctx.public_dataset is None or ctx.public_dataset == PUBLIC_PHANTOM[0]:
-        return (*PUBLIC_PHANTOM, None)
-    root = str(ctx.public_data_root) if ctx.public_data_root else None
-    return ctx.public_dataset, None, root
-
-
-def load_public(ctx: CellContext, n: int, shape, seed: int) -> tuple[CardiacSet, dict]:
-    """``n`` public volumes at ``shape`` and the identity of the data for cache keys."""
-    from bench.datasets.loading import load
-
-    name, variant, root = public_source(ctx)
-    data = load(name, variant, root, shape=shape, n=n, seed=seed)
-    identity = {"name": name, "variant": data.variant, "n": len(data), "shape": list(shape)}
-    if root is not None:
-        identity["root_content_hash"] = data.provenance.root_hash
-    else:
-        identity["seed"] = seed
-    return data, identity
-
-
-def public_parts(ctx: CellContext) -> PublicParts:
+def public_parts(ctx: MethodContext, data: PublicVolumes) -> PublicParts:
     """Autoencoder, scaling and public training set of the cell (cached)."""
-    config = ctx.config
-    data, identity = load_public(
-        ctx, config.public_volumes, config.volume, ctx.derive_seed("public-data")
-    )
+    config, identity = ctx.config, data.identity
     model = InPlaneAutoencoder(config.autoencoder)
     if config.autoencoder_checkpoint:
         what = "autoencoder_checkpoint"
@@ -92,7 +65,7 @@ def public_parts(ctx: CellContext) -> PublicParts:
             "seed": ctx.derive_seed("autoencoder"),
         }
         state, meta, sha = cached(
-            TASK.name, "autoencoder", key, lambda: _train_ae(ctx, data, key["seed"])
+            TASK, "autoencoder", key, lambda: _train_ae(ctx, data, key["seed"])
         )
         what = "cached autoencoder"
     load_into(model, state, what)
@@ -105,7 +78,7 @@ def public_parts(ctx: CellContext) -> PublicParts:
     return PublicParts(model, scale, scaler, latents * scale, attributes, info)
 
 
-def _train_ae(ctx: CellContext, data: CardiacSet, seed: int) -> tuple[dict, dict]:
+def _train_ae(ctx: MethodContext, data: PublicVolumes, seed: int) -> tuple[dict, dict]:
     from generators.autoencoder import train_autoencoder
 
     model = train_autoencoder(data.images, ctx.config.autoencoder, seed, ctx.device)
@@ -113,7 +86,7 @@ def _train_ae(ctx: CellContext, data: CardiacSet, seed: int) -> tuple[dict, dict
     return model.state_dict(), {"latent_scale": scale}
 
 
-def pretrained_denoiser(ctx: CellContext, parts: PublicParts, model: LatentDenoiser) -> dict:
+def pretrained_denoiser(ctx: MethodContext, parts: PublicParts, model: LatentDenoiser) -> dict:
     """Load the public pre-training into ``model``; return what the record says about it.
 
     The pre-training is non-private (the data are public) with a fixed schedule; it is
@@ -136,7 +109,7 @@ def pretrained_denoiser(ctx: CellContext, parts: PublicParts, model: LatentDenoi
             "seed": ctx.derive_seed("pretrain"),
         }
         state, meta, sha = cached(
-            TASK.name, "pretrained", key, lambda: _pretrain(ctx, parts, key["seed"])
+            TASK, "pretrained", key, lambda: _pretrain(ctx, parts, key["seed"])
         )
         what = "cached pre-trained denoiser"
     load_into(model, state, what)
@@ -156,15 +129,14 @@ def pretrain_schedule(config) -> TrainSchedule:
     )
 
 
-def _pretrain(ctx: CellContext, parts: PublicParts, seed: int) -> tuple[dict, dict]:
-    from generators.ldm_training import train_denoiser
+def _pretrain(ctx: MethodContext, parts: PublicParts, seed: int) -> tuple[dict, dict]:
+    from generators.ldm_training import pretrain_denoiser
 
     config = ctx.config
     torch.manual_seed(seed)
     model = LatentDenoiser(config.denoiser, tuple(parts.latents.shape[1:])).to(ctx.device)
-    public = PrivacyBudget(float("inf"), ctx.task.delta)  # public data: no DP needed
-    train_denoiser(
-        model, parts.latents, parts.attributes, public, pretrain_schedule(config),
+    pretrain_denoiser(  # public data: no DP needed
+        model, parts.latents, parts.attributes, pretrain_schedule(config),
         config.diffusion, seed=seed, device=ctx.device, progress=ctx.progress,
     )  # fmt: skip
     return model.state_dict(), {}

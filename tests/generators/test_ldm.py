@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.privacy.budget import PrivacyBudget
+from bench.privacy.ledger import PrivacyLedger
 from generators.autoencoder import VolumeShapeError
 from generators.conditioning import AttributeEmbedder, AttributeScaler, ConditioningError
 from generators.ldm import (
@@ -79,11 +80,12 @@ def _train(budget, physical=64, epochs=1, n=24, seed=0, dtype=torch.float32, bat
     g = torch.Generator().manual_seed(5)
     latents, attrs = torch.randn((n, *LATENT), generator=g), torch.rand((n, 14), generator=g)
     schedule = TrainSchedule(epochs=epochs, batch_size=batch, lr=1e-2, physical_batch=physical)
+    ledger = PrivacyLedger(budget, unit="one volume")
+    data = ledger.hold("private latents", latents.to(dtype), attrs.to(dtype))
     training = train_denoiser(
         model,
-        latents.to(dtype),
-        attrs.to(dtype),
-        budget,
+        data,
+        ledger,
         schedule,
         DiffusionConfig(),
         seed=3,
@@ -134,13 +136,11 @@ def test_physical_chunks_give_the_same_update_as_one_batch(monkeypatch):
 
 
 def test_an_empty_poisson_batch_is_a_noise_only_step():
-    from bench.privacy.engine import make_private
-
     model = _model()
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(10, 1)), 5)
+    ledger = PrivacyLedger(PrivacyBudget(5.0, 1e-5, "rdp"), unit="one volume")
+    data = ledger.hold("private records", torch.zeros(10, 1))
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
-    training = make_private(model, opt, loader, PrivacyBudget(5.0, 1e-5, "rdp"), epochs=1,
-                            max_grad_norm=1.0)  # fmt: skip
+    training = ledger.train(model, opt, data, batch_size=5, epochs=1, max_grad_norm=1.0)
     before = [p.detach().clone() for p in model.parameters()]
     noise_only(training.optimizer)
     training.optimizer.step()

@@ -4,9 +4,9 @@ Segmentation net, phase rule and the 3D FID encoder are part of the metric: they
 trained on public volumes (``--public-data``, default the public phantoms) drawn
 with the profile's fixed evaluator seed, whatever the cell's seed, method or epsilon, so
 every cell of a grid is scored by the same networks. The slice-wise FID uses the suite's
-shipped offline extractor (``phantom-encoder-v1``), and InceptionV3 when the method's
-``inception_weights`` names a local weights file. Every weights SHA-256 goes into the
-record.
+shipped offline extractor (``phantom-encoder-v1``), and InceptionV3 when the protocol's
+``evaluators.inception_weights`` names a local weights file. Every weights SHA-256 goes
+into the record.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from bench.checkpoints import cached, load_into
 from bench.tasks.base import CellContext
-from bench.tasks.cardiac_ldm import TASK
 
 VERSION = 2  # bump with any change to the evaluators' code or targets
 
@@ -36,16 +35,16 @@ class Evaluators:
 
 def load_evaluators(ctx: CellContext) -> Evaluators:
     """The cell profile's evaluators, from the cache or trained now on public data."""
-    from bench.metrics import cardiac_evaluators as ce
-    from bench.metrics import extractors_cardiac as ex
     from bench.metrics.extractors import load_extractor
-    from bench.tasks.cardiac_ldm import EVALUATORS
-    from bench.tasks.cardiac_ldm_public import load_public
-    from generators.conditioning import AttributeScaler
+    from bench.tasks.cardiac_ldm import segmentation as ce
+    from bench.tasks.cardiac_ldm import volume_encoder as ex
+    from bench.tasks.cardiac_ldm.api import AttributeScaler
+    from bench.tasks.cardiac_ldm.data import load_public
 
-    config = EVALUATORS[ctx.profile]
-    data, identity = load_public(ctx, config.volumes, ctx.config.volume, config.seed)
-    base = {"data": identity, "evaluators": dataclasses.asdict(config), "version": VERSION}
+    config = ctx.settings.evaluators
+    data, identity = load_public(ctx, config.volumes, ctx.settings.volume, config.seed)
+    trained = {k: v for k, v in dataclasses.asdict(config).items() if k != "inception_weights"}
+    base = {"data": identity, "evaluators": trained, "version": VERSION}
     common = {"channels": config.channels, "epochs": config.epochs, "seed": config.seed}
     builders = {
         "segmenter": (
@@ -69,11 +68,11 @@ def load_evaluators(ctx: CellContext) -> Evaluators:
     slices = load_extractor("phantom-encoder-v1")
     volumes = ex.VolumeExtractor(models["volume-encoder"], hashes["volume-encoder"], ctx.device)
     inception = None
-    if ctx.config.inception_weights:
-        inception = load_extractor("inception-v3", ctx.config.inception_weights)
+    if config.inception_weights:
+        inception = load_extractor("inception-v3", config.inception_weights)
     extractors = [slices.identity(), volumes.describe()]
     info = {
-        "evaluators": {"data": identity, **dataclasses.asdict(config), "version": VERSION},
+        "evaluators": {"data": identity, **trained, "version": VERSION},
         "weights_sha256": hashes,
         "phase_rule": dataclasses.asdict(phase),
         "fid_extractors": extractors + ([inception.identity()] if inception else []),
@@ -85,7 +84,7 @@ def load_evaluators(ctx: CellContext) -> Evaluators:
 def _phase_rule(ctx: CellContext, segmenter, data):
     """The ES/ED rule fitted on the segmenter's masks of public volumes with a known phase
     (the masks the rule will see at test time, not the ground truth)."""
-    from bench.metrics.cardiac_evaluators import PhaseRule, segment
+    from bench.tasks.cardiac_ldm.segmentation import PhaseRule, segment
 
     known = data.column("ESED") != -1
     masks = segment(segmenter, data.images[known], ctx.device)
@@ -96,7 +95,7 @@ def _cached_model(ctx: CellContext, kind: str, base: dict, empty, train):
     """A frozen evaluator on the cell's device and the SHA-256 of its weights."""
 
     state, _, sha = cached(
-        TASK.name, kind, {**base, "kind": kind}, lambda: (train().state_dict(), {})
+        ctx.task.name, kind, {**base, "kind": kind}, lambda: (train().state_dict(), {})
     )
     model = empty()
     load_into(model, state, f"cached {kind}")

@@ -2,7 +2,7 @@
 
 In the cell's artifact folder (``.../eps=<e>/seed=<s>/``): ``samples.png`` (central
 slices, real test volumes above the volumes generated for their attributes) and
-``central_slices.npz``; with ``save_samples`` every generated volume as NIfTI plus the
+``central_slices.npz``; with ``protocol.save_samples`` every generated volume as NIfTI plus the
 attributes it was asked for. In the method's folder: ``samples_by_epsilon.png``, the
 real row and one generated row per epsilon finished so far (rebuilt after each cell).
 """
@@ -33,7 +33,7 @@ def write_outputs(ctx: CellContext, test, generated: np.ndarray) -> None:
     np.savez_compressed(folder / "central_slices.npz", real=real, generated=fake)
     _grid([("real", real), ("generated", fake)], folder / "samples.png")
     _grid_by_epsilon(folder.parent.parent, folder.name)
-    if ctx.config.save_samples:
+    if ctx.settings.save_samples:
         save_nifti(folder / "samples", generated, test.attributes, test.spacing_mm)
 
 
@@ -42,7 +42,7 @@ def save_nifti(folder: Path, volumes: np.ndarray, attributes: np.ndarray, spacin
     the voxel size in the header) and ``attributes.json`` (the requested raw values)."""
     import nibabel as nib
 
-    from bench.datasets.phantoms.cardiac import ATTRIBUTES
+    from bench.tasks.cardiac_ldm.api import ATTRIBUTES
 
     folder.mkdir(parents=True, exist_ok=True)
     affine = np.diag([spacing[2], spacing[1], spacing[0], 1.0])

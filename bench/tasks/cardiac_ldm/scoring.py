@@ -1,20 +1,27 @@
-"""Scoring of a ``cardiac-ldm`` cell: sample, decode, FID, diversity, controllability.
+"""Scoring of a ``cardiac-ldm`` artifact: FID, diversity, controllability, and their outputs.
 
 One volume is generated per test volume, conditioned on that volume's attributes. The
 test set is split in halves by subject (A, B), as in study A; to give the real-vs-real
 floor the same sample sizes and independence, the generated halves are compared
 crosswise, FID = (FID(gen_A, real_B) + FID(gen_B, real_A)) / 2 against the floor
 FID(real_A, real_B). Diversity pairs volume i of A with volume i of B (different
-subjects), for generated and real volumes alike.
+subjects), for generated and real volumes alike. Every number comes from per-sample
+outputs the record keeps (measured and requested quantities, MS-SSIM per pair) or from
+the FID feature file beside the record (named with its SHA-256 in the outputs).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import Any
 
 import numpy as np
 
-from bench.tasks.base import CellContext
+from bench.errors import BenchError
+
+FEATURES_FILE = "fid_features.npz"
+DIGITS = 7  # significant digits of the per-sample outputs in the record
 
 
 def split_halves(subjects: tuple[str, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -33,112 +40,128 @@ def split_halves(subjects: tuple[str, ...], seed: int) -> tuple[np.ndarray, np.n
     return a[:size], b[:size]
 
 
-def crosswise_fid(features, real: np.ndarray, fake: np.ndarray, halves) -> float:
-    """(FID(fake_A, real_B) + FID(fake_B, real_A)) / 2 with ``features`` of each set."""
+def crosswise_fid(real: np.ndarray, fake: np.ndarray, halves) -> float:
+    """(FID(fake_A, real_B) + FID(fake_B, real_A)) / 2 of per-volume features
+    (n, ..., dim): a volume's slices stay together."""
     from bench.metrics.fid import fid
 
     a, b = halves
+    dim = real.shape[-1]
     return 0.5 * (
-        fid(features(fake[a]), features(real[b])) + fid(features(fake[b]), features(real[a]))
+        fid(fake[a].reshape(-1, dim), real[b].reshape(-1, dim))
+        + fid(fake[b].reshape(-1, dim), real[a].reshape(-1, dim))
     )
 
 
-def fid_metrics(evaluators, real, generated, reconstructed, halves, slices: int) -> dict:
-    """Slice-wise (offline encoder, Inception if given) and 3D FIDs, with their floors."""
-    from bench.metrics.extractors_cardiac import central_slices
+def floor_fid(real: np.ndarray, halves) -> float:
+    """FID(real_A, real_B): what a perfect generator would score."""
     from bench.metrics.fid import fid
 
-    def slice_features(extractor):
-        return lambda volumes: extractor.features(central_slices(volumes, slices))
-
     a, b = halves
-    per_slice = slice_features(evaluators.slice_extractor)
-    per_volume = evaluators.volume_extractor.features
+    dim = real.shape[-1]
+    return fid(real[a].reshape(-1, dim), real[b].reshape(-1, dim))
+
+
+def volume_features(evaluators, volumes: np.ndarray, slices: int) -> dict[str, np.ndarray]:
+    """Per-volume FID features: ``slice`` (n, slices, dim), ``volume`` (n, dim), and
+    ``inception`` (n, slices, dim) when the evaluators have InceptionV3."""
+    from bench.tasks.cardiac_ldm.volume_encoder import central_slices
+
+    def per_slice(extractor):
+        features = extractor.features(central_slices(volumes, slices))
+        return features.reshape(len(volumes), -1, features.shape[-1])
+
     out = {
-        "fid": crosswise_fid(per_slice, real, generated, halves),
-        "fid_floor": fid(per_slice(real[a]), per_slice(real[b])),
-        "fid_reconstruction": crosswise_fid(per_slice, real, reconstructed, halves),
-        "fid_3d": crosswise_fid(per_volume, real, generated, halves),
-        "fid_3d_floor": fid(per_volume(real[a]), per_volume(real[b])),
+        "slice": per_slice(evaluators.slice_extractor),
+        "volume": evaluators.volume_extractor.features(volumes),
     }
     if evaluators.inception is not None:
-        inception = slice_features(evaluators.inception)
-        out["fid_inception"] = crosswise_fid(inception, real, generated, halves)
-        out["fid_inception_floor"] = fid(inception(real[a]), inception(real[b]))
+        out["inception"] = per_slice(evaluators.inception)
     return out
 
 
-def control_metrics(evaluators, volumes, attributes, spacing, device, suffix="") -> dict:
-    """Controllability of ``volumes`` against the requested raw ``attributes``."""
-    from bench.metrics.cardiac_evaluators import segment
-    from bench.metrics.controllability import controllability, measure
+def fid_metrics(real: dict, generated: dict, reconstructed: dict | None, halves) -> dict:
+    """Slice-wise (offline encoder, Inception if given) and 3D FIDs, with their floors."""
+    out = {
+        "fid": crosswise_fid(real["slice"], generated["slice"], halves),
+        "fid_floor": floor_fid(real["slice"], halves),
+        "fid_3d": crosswise_fid(real["volume"], generated["volume"], halves),
+        "fid_3d_floor": floor_fid(real["volume"], halves),
+    }
+    if reconstructed is not None:
+        out["fid_reconstruction"] = crosswise_fid(real["slice"], reconstructed["slice"], halves)
+    if "inception" in real:
+        out["fid_inception"] = crosswise_fid(real["inception"], generated["inception"], halves)
+        out["fid_inception_floor"] = floor_fid(real["inception"], halves)
+    return out
+
+
+def measure_volumes(evaluators, volumes: np.ndarray, spacing, device: str) -> dict:
+    """LV/RV volume, wall thickness and predicted phase of each volume (float64 (n,))."""
+    from bench.tasks.cardiac_ldm.controllability import measure
+    from bench.tasks.cardiac_ldm.segmentation import segment
 
     masks = segment(evaluators.segmenter, volumes, device)
-    phase = evaluators.phase.predict(masks, spacing)
-    metrics = controllability(measure(masks, spacing), phase, attributes)
+    return {**measure(masks, spacing), "phase": evaluators.phase.predict(masks, spacing)}
+
+
+def control_metrics(measured: dict, attributes: np.ndarray, suffix: str = "") -> dict:
+    """Controllability of measured volumes against the requested raw ``attributes``."""
+    from bench.tasks.cardiac_ldm.controllability import controllability
+
+    quantities = {k: v for k, v in measured.items() if k != "phase"}
+    metrics = controllability(quantities, measured["phase"], attributes)
     return {k + suffix: v for k, v in metrics.items()}
 
 
-def generate(ctx: CellContext, model, parts, attributes: np.ndarray) -> np.ndarray:
-    """One volume per row of raw ``attributes`` (n, 14), decoded to (n, D, H, W)."""
-    import torch
-
-    from generators.autoencoder import decode_latents
-    from generators.ldm import sample_latents
-
-    config = ctx.config
-    scaled = torch.as_tensor(parts.scaler.transform(attributes)).to(ctx.device)
-    shape = tuple(parts.latents.shape[1:])
-    generator = torch.Generator(ctx.device).manual_seed(
-        ctx.derive_seed("sample", ctx.cell.method, ctx.cell.epsilon)
-    )
-    latents = [
-        sample_latents(
-            model, chunk, shape, config.diffusion, sampler=config.sampler,
-            steps=config.sample_steps, guidance=config.guidance, generator=generator,
-        ).cpu()
-        for chunk in scaled.split(config.physical_batch)
-    ]  # fmt: skip
-    return decode_latents(parts.autoencoder, torch.cat(latents) / parts.scale, ctx.device)
+def generate_checked(artifact, attributes: np.ndarray, seed: int, shape) -> np.ndarray:
+    """The artifact's volumes for ``attributes``, checked: (n, D, H, W), finite, float32."""
+    volumes = np.asarray(artifact.generate(np.array(attributes, copy=True), seed), np.float32)
+    return check_volumes(volumes, (len(attributes), *shape), "generate")
 
 
-def evaluate(
-    ctx: CellContext, model, parts, test, clock
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """All metrics of the cell, and the evaluation block of its record."""
-    from bench.tasks.cardiac_ldm_evaluators import load_evaluators
-    from bench.tasks.cardiac_ldm_outputs import write_outputs
-
-    with clock("evaluators (public, cached)"):
-        evaluators = load_evaluators(ctx)
-    with clock("sampling"):
-        generated = generate(ctx, model, parts, test.attributes)
-    with clock("metrics"):
-        metrics = _metrics(ctx, evaluators, parts, test, generated)
-    with clock("outputs"):
-        write_outputs(ctx, test, generated)
-    halves = split_halves(test.subjects, ctx.derive_seed("halves"))
-    return metrics, {**evaluators.info, "test_halves": [len(halves[0]), len(halves[1])]}
+def check_volumes(volumes: np.ndarray, shape: tuple, what: str) -> np.ndarray:
+    if volumes.shape != tuple(shape):
+        raise BenchError(f"the artifact's {what} returned shape {volumes.shape}, not {shape}")
+    if not np.isfinite(volumes).all():
+        raise BenchError(f"the artifact's {what} returned non-finite voxels")
+    return volumes
 
 
-def _metrics(ctx: CellContext, evaluators, parts, test, generated) -> dict[str, float]:
-    from bench.metrics.msssim import pairwise_ms_ssim
-    from bench.tasks.cardiac_ldm import EVALUATORS
-    from generators.autoencoder import decode_latents, encode_volumes
+def diversity(volumes: np.ndarray, halves) -> np.ndarray:
+    """MS-SSIM of volume i of half A with volume i of half B, both ways (2 * |A|,)."""
+    from bench.metrics.msssim import ms_ssim_volumes
 
-    reconstructed = decode_latents(
-        parts.autoencoder, encode_volumes(parts.autoencoder, test.images, ctx.device), ctx.device
-    )
-    halves = split_halves(test.subjects, ctx.derive_seed("halves"))
-    slices = EVALUATORS[ctx.profile].fid_slices
     used = np.concatenate(halves)
-    partners = np.concatenate([np.arange(len(halves[0])) + len(halves[0]),
-                               np.arange(len(halves[0]))])  # fmt: skip
-    spacing = test.spacing_mm
+    size = len(halves[0])
+    partners = np.concatenate([np.arange(size) + size, np.arange(size)])
+    return ms_ssim_volumes(volumes[used], volumes[used][partners])
+
+
+def write_features(folder, features: dict[str, dict], halves) -> dict[str, str]:
+    """The FID features as ``fid_features.npz`` beside the record; its name and SHA-256."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {f"{who}_{kind}": v for who, sets in features.items() for kind, v in sets.items()}
+    path = folder / FEATURES_FILE
+    np.savez_compressed(path, half_a=halves[0], half_b=halves[1], **arrays)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"file": FEATURES_FILE, "sha256": digest, "arrays": sorted(arrays)}
+
+
+def rounded(values, digits: int = DIGITS) -> list:
+    """Strict-JSON list: floats to ``digits`` significant digits, NaN/inf as None.
+
+    >>> rounded([1.23456789, float("nan"), 2.0])
+    [1.234568, None, 2.0]
+    """
+    return [float(f"{v:.{digits}g}") if math.isfinite(v) else None for v in map(float, values)]
+
+
+def per_sample(asked: dict, generated: dict, real: dict) -> dict[str, Any]:
+    """Requested and measured quantities per test volume (what controllability uses)."""
+    names = ("lv_volume", "rv_volume", "myo_thickness", "phase")
     return {
-        **fid_metrics(evaluators, test.images, generated, reconstructed, halves, slices),
-        "msssim_generated": pairwise_ms_ssim(generated[used], partners),
-        "msssim_real": pairwise_ms_ssim(test.images[used], partners),
-        **control_metrics(evaluators, generated, test.attributes, spacing, ctx.device),
-        **control_metrics(evaluators, test.images, test.attributes, spacing, ctx.device, "_real"),
+        "requested": {k: rounded(asked[k]) for k in names},
+        "measured_generated": {k: rounded(generated[k]) for k in names},
+        "measured_real": {k: rounded(real[k]) for k in names},
     }

@@ -113,7 +113,7 @@ def train_volume_encoder(
 ) -> nn.Module:
     """Fit the volume encoder on public volumes and their public-scaled attributes
     (-1 = missing, left out of the loss)."""
-    from bench.metrics.cardiac_evaluators import fit
+    from bench.tasks.cardiac_ldm.segmentation import fit
 
     data = torch.as_tensor(volumes, dtype=torch.float32)[:, None]
     stats = _standardise(image_statistics(volumes))

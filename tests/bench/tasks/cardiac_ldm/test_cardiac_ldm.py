@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cardiac")
-    result = run(_request(out, overrides={"save_samples": "true"}))
+    result = run(_request(out, overrides={"protocol.save_samples": "true"}))
     assert not result.failed, [s.error for s in result.failed]
     return out, {(r["method"], r["epsilon"]): r for r in iter_records(out)}
 
@@ -42,14 +42,16 @@ def test_achieved_epsilon_within_target_and_every_private_step_listed(smoke_run)
         privacy = record["privacy"]
         steps = privacy["private_data_steps"]
         assert [s["name"].split(" ")[0] for s in steps] == ["denoiser", "evaluation"]
+        assert "latents of the frozen public autoencoder" in steps[0]["data"]
         if eps == "inf":
             assert privacy["achieved_epsilon"] is None and privacy["noise_multiplier"] == 0
             assert steps[0]["protection"].startswith("none: non-private")
         else:
             assert 0 < privacy["achieved_epsilon"] <= privacy["target_epsilon"] == 10
             assert steps[0]["protection"].startswith("DP-SGD") and privacy["steps"] > 0
-        public = " ".join(privacy["public_data_steps"])
+        public = " ".join(step["name"] for step in privacy["public_data_steps"])
         assert "latent scaling factor" in public and "autoencoder" in public
+        assert "evaluators" in public
         assert ("pre-training" in public) == (method == "dp-ldm")
 
 
@@ -60,28 +62,62 @@ def test_records_carry_metrics_risk_hashes_and_stage_times(smoke_run):
     for name in ("fid", "fid_floor", "fid_3d", "fid_reconstruction", "msssim_generated"):
         assert math.isfinite(metrics[name]) and record["higher_is_better"][name] is False
     assert metrics["fid_floor"] == records[("dp-ldm-scratch", "inf")]["metrics"]["fid_floor"]
-    dataset = record["dataset"]
-    assert dataset["public_parts"]["data"]["variant"] == "public"
-    assert len(dataset["public_parts"]["pretrained_sha256"]) == 64
-    assert {e["name"] for e in dataset["evaluation"]["fid_extractors"]} == {
+    assert record["dataset"]["public_volumes"]["variant"] == "public"
+    assert record["protocol"]["volume"] == [4, 16, 16] and "threads" not in record["config"]
+    scoring = record["scoring"]
+    public = scoring["artifact"]["public_parts"]
+    assert public["data"]["variant"] == "public" and len(public["pretrained_sha256"]) == 64
+    assert {e["name"] for e in scoring["evaluation"]["fid_extractors"]} == {
         "phantom-encoder-v1",
         "cardiac-volume-encoder",
     }
-    assert {"private training", "sampling", "metrics"} <= set(dataset["stage_seconds"])
+    assert {"private training"} <= set(scoring["artifact"]["stage_seconds"])
+    assert {"data", "sampling", "metrics"} <= set(scoring["stage_seconds"])
     assert record["risk"]["sigma"] == record["privacy"]["noise_multiplier"]
+    assert record["risk"]["dim"] == 4 * 4 * 4  # the paper's latent of a (4, 16, 16) volume
     # both methods share the autoencoder (same seed) and the evaluators
-    other = records[("dp-ldm-scratch", "10")]["dataset"]
-    assert (
-        other["public_parts"]["autoencoder_sha256"] == dataset["public_parts"]["autoencoder_sha256"]
-    )
-    assert other["evaluation"]["weights_sha256"] == dataset["evaluation"]["weights_sha256"]
+    other = records[("dp-ldm-scratch", "10")]["scoring"]
+    assert other["artifact"]["public_parts"]["autoencoder_sha256"] == public["autoencoder_sha256"]
+    assert other["evaluation"]["weights_sha256"] == scoring["evaluation"]["weights_sha256"]
+
+
+def test_metrics_recompute_from_the_records_outputs(smoke_run):
+    import hashlib
+
+    from bench.metrics.fid import fid
+    from bench.tasks.cardiac_ldm.controllability import pearson
+
+    out, records = smoke_run
+    record = records[("dp-ldm-scratch", "10")]
+    metrics, outputs = record["metrics"], record["outputs"]
+    assert len(outputs["test_ids"]) == record["dataset"]["test_volumes"]
+    asked, got = outputs["requested"], outputs["measured_generated"]
+    pairs = [(g, a) for g, a in zip(got["lv_volume"], asked["lv_volume"], strict=True)
+             if g is not None and a is not None]  # fmt: skip
+    assert pearson(*zip(*pairs, strict=True)) == pytest.approx(metrics["lv_volume_r"], abs=1e-5)
+    known = [(g, a) for g, a in zip(got["phase"], asked["phase"], strict=True) if a is not None]
+    accuracy = np.mean([g == a for g, a in known])
+    assert accuracy == pytest.approx(metrics["cycle_accuracy"])
+    ssim = outputs["msssim_pairs"]["generated"]
+    assert np.mean(ssim) == pytest.approx(metrics["msssim_generated"], rel=1e-6)
+    files = outputs["fid_features"]
+    path = out / "cardiac-ldm@v2" / "dp-ldm-scratch" / "eps=10" / "seed=0" / files["file"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == files["sha256"]
+    with np.load(path) as f:
+        a, b = f["half_a"], f["half_b"]
+        real, fake = f["real_slice"], f["generated_slice"]
+        dim = real.shape[-1]
+        cross = 0.5 * (fid(fake[a].reshape(-1, dim), real[b].reshape(-1, dim))
+                       + fid(fake[b].reshape(-1, dim), real[a].reshape(-1, dim)))  # fmt: skip
+    assert cross == pytest.approx(metrics["fid"], rel=1e-9)
+    assert [a.tolist(), b.tolist()] == [outputs["halves"]["a"], outputs["halves"]["b"]]
 
 
 def test_pictures_and_nifti_samples_are_written(smoke_run):
     import nibabel as nib
 
     out, records = smoke_run
-    method_dir = out / "cardiac-ldm@v1" / "dp-ldm"
+    method_dir = out / "cardiac-ldm@v2" / "dp-ldm"
     assert (method_dir / "eps=10" / "seed=0" / "samples.png").stat().st_size > 1000
     assert (method_dir / "samples_by_epsilon_seed=0.png").exists()
     niftis = sorted((method_dir / "eps=inf" / "seed=0" / "samples").glob("*.nii.gz"))
@@ -91,8 +127,35 @@ def test_pictures_and_nifti_samples_are_written(smoke_run):
     assert image.shape == (16, 16, 4) and image.header.get_zooms()[2] == pytest.approx(32.5)
 
 
+def _prepare(tmp_path, **kw):
+    from bench.privacy.ledger import PrivacyLedger
+    from bench.tasks.cardiac_ldm.protocol import PROTOCOL
+
+    ctx = make_context(_request(tmp_path, **kw), Cell("cardiac-ldm", "dp-ldm", 10.0, 0))
+    ledger = PrivacyLedger(ctx.budget, unit=ctx.task.privacy_unit)
+    return ctx, ledger, PROTOCOL.prepare(ctx, ledger)
+
+
+def test_the_view_has_the_private_split_behind_the_ledger_and_no_test_volume(tmp_path):
+    from bench.privacy.ledger import PrivateData
+    from bench.tasks.cardiac_ldm.api import ATTRIBUTES, CardiacView
+
+    _, ledger, prepared = _prepare(tmp_path)
+    view, test = prepared.view, prepared.held.test
+    assert isinstance(view, CardiacView) and isinstance(view.private, PrivateData)
+    assert len(view.private) == prepared.dataset["train_volumes"] == 32
+    assert view.volume_shape == (4, 16, 16) and view.attribute_names == ATTRIBUTES
+    assert view.public.identity["variant"] == "public" and len(view.public) == 32
+    for value in vars(view).values():  # nothing in the view is a test volume
+        arrays = [v for v in vars(value).values()] if hasattr(value, "__dict__") else [value]
+        for array in arrays:
+            if isinstance(array, np.ndarray) and array.shape[1:] == test.images.shape[1:]:
+                assert not any(np.array_equal(t, x) for t in test.images for x in array)
+    assert ledger.privacy_block()["private_data_steps"] == []
+
+
 def test_private_split_keeps_subjects_whole_and_disjoint(tmp_path):
-    from bench.tasks.cardiac_ldm_cells import private_split
+    from bench.tasks.cardiac_ldm.data import private_split
 
     ctx = make_context(_request(tmp_path), Cell("cardiac-ldm", "dp-ldm", 10.0, 0))
     split = private_split(ctx)
@@ -103,11 +166,19 @@ def test_private_split_keeps_subjects_whole_and_disjoint(tmp_path):
 
 
 def test_public_parts_do_not_depend_on_the_private_data(tmp_path):
-    from bench.tasks.cardiac_ldm_public import public_parts
+    from bench.tasks.cardiac_ldm.api import PublicVolumes
+    from bench.tasks.cardiac_ldm.data import load_public
+    from generators.dp_ldm.public import public_parts
 
     cell = Cell("cardiac-ldm", "dp-ldm", 10.0, 0)
-    a = public_parts(make_context(_request(tmp_path), cell))
-    b = public_parts(make_context(_request(tmp_path, dataset="sunnybrook"), cell))
+
+    def parts(dataset):
+        ctx = make_context(_request(tmp_path, dataset=dataset), cell)
+        data, identity = load_public(ctx, 32, (4, 16, 16), ctx.derive_seed("public-data"))
+        view = PublicVolumes(data.images, data.attributes, data.spacing_mm, identity)
+        return public_parts(ctx.for_method(), view)
+
+    a, b = parts("phantom-cardiac"), parts("sunnybrook")
     assert a.scale == b.scale and a.scaler == b.scaler
     assert a.info["autoencoder_sha256"] == b.info["autoencoder_sha256"]
     assert torch.equal(a.latents, b.latents)
@@ -177,17 +248,37 @@ def test_a_tampered_cache_entry_is_refused(tmp_path, monkeypatch):
 def test_a_volume_shape_the_autoencoder_cannot_take_fails_the_cell_clearly(tmp_path):
     import dataclasses
 
-    from bench.tasks.cardiac_ldm_cells import run_cell
+    from bench.runner import execute_cell
     from generators.autoencoder import VolumeShapeError
 
-    ctx = make_context(_request(tmp_path), Cell("cardiac-ldm", "dp-ldm", 10.0, 0))
-    ctx = dataclasses.replace(ctx, config=dataclasses.replace(ctx.config, volume=(4, 18, 16)))
+    request = _request(tmp_path)
+    ctx = make_context(request, Cell("cardiac-ldm", "dp-ldm", 10.0, 0))
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, volume=(4, 18, 16)))
     with pytest.raises(VolumeShapeError, match=r"\(4, 18, 16\).*multiples of 4"):
-        run_cell(ctx)
+        execute_cell(request, ctx)
+
+
+def test_an_artifact_of_the_wrong_shape_or_with_nan_is_refused_clearly():
+    from bench.errors import BenchError
+    from bench.tasks.cardiac_ldm.scoring import generate_checked
+
+    class Bad:
+        def __init__(self, shape, value=0.0):
+            self.shape, self.value = shape, value
+
+        def generate(self, attributes, seed):
+            return np.full((len(attributes), *self.shape), self.value, np.float32)
+
+    attributes = np.zeros((3, 14), np.float32)
+    assert generate_checked(Bad((4, 16, 16)), attributes, 0, (4, 16, 16)).shape == (3, 4, 16, 16)
+    with pytest.raises(BenchError, match=r"shape \(3, 4, 8, 8\), not \(3, 4, 16, 16\)"):
+        generate_checked(Bad((4, 8, 8)), attributes, 0, (4, 16, 16))
+    with pytest.raises(BenchError, match="non-finite"):
+        generate_checked(Bad((4, 16, 16), np.nan), attributes, 0, (4, 16, 16))
 
 
 def test_halves_split_by_subject():
-    from bench.tasks.cardiac_ldm_eval import split_halves
+    from bench.tasks.cardiac_ldm.scoring import split_halves
 
     subjects = tuple(str(i // 2) for i in range(20))
     a, b = split_halves(subjects, seed=3)

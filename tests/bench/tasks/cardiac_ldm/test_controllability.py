@@ -5,14 +5,14 @@ import pytest
 from scipy import stats
 
 from bench.datasets.phantoms.cardiac import ATTRIBUTES, LABELS, make_cardiac
-from bench.metrics.controllability import (
+from bench.metrics.msssim import ms_ssim_volumes, pairwise_ms_ssim
+from bench.tasks.cardiac_ldm.controllability import (
     controllability,
     measure,
     pearson,
     requested,
     wall_thickness_mm,
 )
-from bench.metrics.msssim import ms_ssim_volumes, pairwise_ms_ssim
 
 
 def test_pearson_matches_scipy_and_handles_degenerate_input():
