@@ -9,6 +9,7 @@ import torch
 from bench.errors import BenchError
 from bench.metrics.classification import auroc
 from bench.privacy.budget import PrivacyBudget
+from bench.privacy.ledger import PrivacyLedger
 from classifiers.pretrain import PretrainConfig, augment, nt_xent, pretrain_simclr
 from classifiers.training import (
     FLIPS,
@@ -17,6 +18,7 @@ from classifiers.training import (
     fit,
     fit_head,
     flip,
+    flipped_features,
     malignancy_scores,
     to_input,
 )
@@ -45,9 +47,7 @@ def test_non_private_fit_learns_a_separable_toy():
     torch.manual_seed(0)
     model = VisionTransformer(TINY)
     x, y = _toy()
-    training = fit(
-        model, x, y, TrainConfig(epochs=15, batch_size=32), PrivacyBudget(math.inf, 1e-5)
-    )
+    training = fit(model, (x, y), TrainConfig(epochs=15, batch_size=32))  # public tensors
     assert training.engine is None and training.achieved_epsilon() == math.inf
     assert auroc(y.numpy(), malignancy_scores(model, x)) > 0.9
 
@@ -56,16 +56,21 @@ def test_non_private_fit_learns_a_separable_toy():
 def test_private_fit_stays_within_its_budget(head):
     torch.manual_seed(0)
     model, (x, y) = VisionTransformer(TINY), _toy()
-    schedule, budget = TrainConfig(epochs=2, batch_size=32), PrivacyBudget(3.0, 1e-5)
+    schedule = TrainConfig(epochs=2, batch_size=32)
+    ledger = PrivacyLedger(PrivacyBudget(3.0, 1e-5), unit="one image")
+    data = ledger.hold("toy", x, y)
     if head:
         model.freeze_backbone()
         feats = features_of(model.backbone, x)
         assert feats.shape == (len(x), FLIPS, TINY.dim)
-        training = fit_head(model.head, feats, y, schedule, budget)
+        features = flipped_features(model.backbone, schedule.augment)
+        data = data.map(lambda x, y: features((x[:, 0] + 1) / 2, y), "frozen features")
+        training = fit_head(model.head, data, schedule, ledger=ledger)
     else:
-        training = fit(model, x, y, schedule, budget)
+        training = fit(model, data, schedule, ledger=ledger)
     assert training.steps_taken() == 2 * 3
     assert 0 < training.achieved_epsilon() <= 3.0
+    assert ledger.runs[0]["noise_multiplier"] == training.calibration.sigma
     assert not model.head.training  # left in eval mode for evaluation
 
 

@@ -7,10 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from opacus import GradSampleModule
-from torch.utils.data import DataLoader, TensorDataset
 
 from bench.privacy.budget import PrivacyBudget
-from bench.privacy.engine import make_private
+from bench.privacy.ledger import PrivacyLedger
 from classifiers.vit import TokenEmbedding, VisionTransformer, ViTConfig
 
 TINY = dict(image_size=16, patch_size=4, dim=16, depth=2, heads=2)
@@ -53,17 +52,18 @@ def test_every_trainable_module_has_a_grad_sampler():
 
 
 def _dp_step(model, eps=5.0):
-    data = TensorDataset(torch.randn(64, 1, 16, 16), torch.randint(0, 2, (64,)))
+    ledger = PrivacyLedger(PrivacyBudget(eps, 1e-5), unit="one image")
+    data = ledger.hold("toy", torch.randn(64, 1, 16, 16), torch.randint(0, 2, (64,)))
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
-    training = make_private(
+    training = ledger.train(
         model,
         torch.optim.SGD(params, lr=0.1),
-        DataLoader(data, batch_size=16),
-        PrivacyBudget(eps, 1e-5),
+        data,
+        batch_size=16,
         epochs=1,
         max_grad_norm=1.0,
-        generator=torch.Generator().manual_seed(0),
+        noise_generator=torch.Generator().manual_seed(0),
     )
     x, y = next(iter(training.data_loader))
     F.cross_entropy(training.module(x), y).backward()

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from opacus import GradSampleModule
 
 from bench.privacy.budget import PrivacyBudget
+from bench.privacy.ledger import PrivacyLedger
 from generators.cgan import (
     CGANConfig,
     Discriminator,
@@ -91,16 +92,28 @@ def test_train_cgan_accounts_for_the_discriminator(eps):
     config = CGANConfig(image_size=16, width=4)
     g, d = Generator(config), Discriminator(config)
     images, labels = torch.rand(64, 1, 16, 16) * 2 - 1, torch.arange(64) % 2
+    ledger = PrivacyLedger(PrivacyBudget(eps, 1e-5), unit="one image")
+    data = ledger.hold("toy", images, labels)
     d_before = [p.detach().clone() for p in d.parameters()]
-    training = train_cgan(
-        g, d, images, labels, GANSchedule(epochs=2, batch_size=16), PrivacyBudget(eps, 1e-5)
-    )
+    schedule = GANSchedule(epochs=2, batch_size=16)
+    training = train_cgan(g, d, data, schedule, ledger=ledger)
     assert all(not torch.equal(b, a) for b, a in zip(d_before, d.parameters(), strict=True))
     if math.isfinite(eps):
         assert training.steps_taken() == 2 * 4
         assert 0 < training.achieved_epsilon() <= eps
     else:
         assert training.engine is None
+    (run,) = ledger.runs
+    assert run["name"] == "cGAN discriminator training"
+
+
+def test_train_cgan_on_public_tensors_needs_no_ledger():
+    torch.manual_seed(0)
+    config = CGANConfig(image_size=16, width=4)
+    g, d = Generator(config), Discriminator(config)
+    images, labels = torch.rand(32, 1, 16, 16) * 2 - 1, torch.arange(32) % 2
+    training = train_cgan(g, d, (images, labels), GANSchedule(epochs=1, batch_size=16))
+    assert not training.is_private and training.steps_taken() == 0
 
 
 def test_sample_is_balanced_and_in_range():
@@ -124,14 +137,6 @@ def test_selection_restores_the_best_snapshot():
         return float(len(snapshots))
 
     select = Selection(score, every=1)
-    train_cgan(
-        g,
-        d,
-        images,
-        labels,
-        GANSchedule(epochs=3, batch_size=16),
-        PrivacyBudget(math.inf, 1e-5),
-        select=select,
-    )
+    train_cgan(g, d, (images, labels), GANSchedule(epochs=3, batch_size=16), select=select)
     assert [e for e, _ in select.history] == [1, 2, 3] and select.best_epoch == 1
     assert all(torch.equal(v, snapshots[1][k]) for k, v in g.state_dict().items())

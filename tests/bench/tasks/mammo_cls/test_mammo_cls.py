@@ -10,7 +10,7 @@ from bench.errors import BenchError, UnknownNameError
 from bench.records import iter_records
 from bench.runner import RunRequest, validate_request
 from bench.tasks import get_method, get_task
-from bench.tasks.mammo_cls_models import save_checkpoint
+from classifiers.mammo.checkpoints import save_checkpoint
 
 REGIMES = ("dp-vit-real", "dp-vit-real+syn", "dp-vit-synpre", "vit-syn-only")
 
@@ -30,12 +30,8 @@ def _request(out, methods=REGIMES, eps=(10.0, math.inf), **kw):
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
-    # Module fixtures run before the function-scoped cache isolation of conftest: point
-    # the cache at the session's folder here, where test_tasks_smoke finds it again.
     out = tmp_path_factory.mktemp("mammo")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        result = run(_request(out))
+    result = run(_request(out))
     assert not result.failed, [s.error for s in result.failed]
     return {(r["method"], r["epsilon"]): r for r in iter_records(out)}
 
@@ -43,23 +39,31 @@ def records(tmp_path_factory):
 def test_declaration():
     task = get_task("mammo-cls")
     assert task.primary_metric == "auroc_internal" and task.delta == 1e-4
-    assert set(task.default_methods) == set(REGIMES)
-    assert get_method("mammo-cls", "dp-vit-real").configs["small"].image_size == 64
-    assert get_method("mammo-cls", "dp-vit-real").configs["paper"].image_size == 128
+    assert set(task.default_methods) == set(REGIMES) and task.version == 2
+    assert task.settings["small"].image_size == 64 and task.settings["paper"].image_size == 128
+    config = get_method("mammo-cls", "dp-vit-real").configs["small"]
+    assert not hasattr(config, "image_size") and not hasattr(config, "bootstrap")
+
+
+def _evaluation(privacy):
+    *trained, last = privacy["private_data_steps"]
+    assert last["name"] == "evaluation" and last["data"].startswith("internal test split")
+    return trained
 
 
 def test_every_record_is_within_its_budget(records):
     assert len(records) == 2 * len(REGIMES)
     for (method, eps), record in records.items():
         privacy = record["privacy"]
-        if eps == "inf":
+        trained = _evaluation(privacy)  # every record states the scoring on the test split
+        if method == "vit-syn-only":  # public GAN: no private training record is ever read
+            assert privacy["achieved_epsilon"] == 0.0 and trained == []
+        elif eps == "inf":
             assert privacy["target_epsilon"] is None
-        elif method == "vit-syn-only":  # public GAN: no private record is ever read
-            assert privacy["achieved_epsilon"] == 0.0 and privacy["private_data_steps"] == []
         else:
             assert 0 < privacy["achieved_epsilon"] <= privacy["target_epsilon"]
             assert privacy["noise_multiplier"] > 0 and privacy["sampling"] == "poisson"
-            (step,) = privacy["private_data_steps"]
+            (step,) = trained
             assert step["protection"].startswith("DP-SGD") and "whole ViT" in step["name"]
         public = [step["name"] for step in privacy["public_data_steps"]]
         assert privacy["public_data_steps"][0]["data"] == "public split, without labels"
@@ -75,11 +79,25 @@ def test_metrics_and_dataset_block(records):
         assert 0 <= metrics[f"auprc_{split}"] <= 1 and 0 <= metrics[f"accuracy_{split}"] <= 1
     assert metrics["fid"] >= 0 and metrics["fid_floor"] >= 0
     assert metrics["synthetic_benign"] == metrics["synthetic_malignant"] == 32
-    dataset = record["dataset"]
-    assert dataset["positive_class"] == "malignant (label 1)"
-    assert dataset["synthetic"]["gan"]["source"] == "public"
-    assert dataset["fid_extractor"]["name"] == "phantom-encoder-v1"
+    assert record["dataset"]["positive_class"] == "malignant (label 1)"
+    scoring = record["scoring"]
+    assert scoring["method"]["gan"]["source"] == "public" and scoring["synthetic"]["count"] == 64
+    assert scoring["fid_extractor"]["name"] == "phantom-encoder-v1"
+    assert record["protocol"]["image_size"] == 32 and record["protocol"]["bootstrap"] == 50
     assert "fid" not in records[("dp-vit-real", "10")]["metrics"]
+
+
+def test_outputs_reproduce_the_metrics(records):
+    from bench.metrics.classification import accuracy, auprc, auroc
+
+    record = records[("dp-vit-real", "10")]
+    for split, n in (("internal", "n_test"), ("external", "n_external")):
+        out = record["outputs"][split]
+        assert out["id"] == list(range(record["protocol"][n]))
+        labels, scores = np.array(out["label"]), np.array(out["score"])
+        assert set(labels.tolist()) == {0, 1} and ((scores >= 0) & (scores <= 1)).all()
+        for metric in (auroc, auprc, accuracy):
+            assert metric(labels, scores) == record["metrics"][f"{metric.__name__}_{split}"]
 
 
 def test_union_lowers_the_sample_rate(records):
@@ -95,6 +113,7 @@ def test_every_dp_model_states_its_risk(records):
     assert risk["dim"] == 32 * 32 and risk["norm"] == 1.01
     assert {"p_mse_le", "rero", "threat_models"} <= set(risk)
     assert records[("vit-syn-only", "10")]["risk"]["private_data_touched"] is False
+    assert records[("dp-vit-real", "inf")]["risk"]["note"].startswith("non-private")
 
 
 def test_dp_gan_budget_is_composed_with_the_classifier(tmp_path):
@@ -110,18 +129,18 @@ def test_dp_gan_budget_is_composed_with_the_classifier(tmp_path):
     records = {r["method"]: r for r in iter_records(tmp_path)}
     privacy = records["dp-vit-real+syn"]["privacy"]
     assert privacy["achieved_epsilon"] <= 4.0
-    names = [step["name"] for step in privacy["private_data_steps"]]
+    names = [step["name"] for step in _evaluation(privacy)]
     assert names[0] == "cGAN discriminator training" and names[1].startswith("classifier")
     gan, classifier = privacy["runs"]  # the composition, as the leaderboard recomputes it
     assert gan["noise_multiplier"] > 0 and classifier["noise_multiplier"] > 0
-    assert "gan_discriminator" in records["dp-vit-real+syn"]["risk"]
+    assert records["dp-vit-real+syn"]["risk"]["runs"][0]["name"] == gan["name"]
     from bench.leaderboard.checks import recompute_epsilon
 
     assert recompute_epsilon(privacy) == pytest.approx(privacy["achieved_epsilon"])
     only = records["vit-syn-only"]["privacy"]  # the GAN spends the whole budget
     assert 3.9 <= only["achieved_epsilon"] <= 4.0
     assert recompute_epsilon(only) == pytest.approx(only["achieved_epsilon"])
-    assert records["dp-vit-real+syn"]["dataset"]["synthetic"]["gan"]["source"] == "private-dp"
+    assert records["dp-vit-real+syn"]["scoring"]["method"]["gan"]["source"] == "private-dp"
 
 
 def _fails_cleanly(out, methods, match, eps=(10.0,), **overrides):
@@ -214,7 +233,7 @@ def test_a_matching_public_gan_checkpoint_is_used(tmp_path):
     )
     assert not result.failed, [s.error for s in result.failed]
     (record,) = iter_records(tmp_path / "out")
-    assert record["dataset"]["synthetic"]["gan"]["checkpoint"] == str(path)
+    assert record["scoring"]["method"]["gan"]["checkpoint"] == str(path)
 
 
 def test_corrupt_cache_entry_is_a_clear_error(tmp_path, monkeypatch):
@@ -241,20 +260,19 @@ def test_head_only_training_is_declared(tmp_path):
     result = run(_request(tmp_path, ("dp-vit-real",), eps=(10.0,), overrides={"train": "head"}))
     assert not result.failed, [s.error for s in result.failed]
     (record,) = iter_records(tmp_path)
-    (step,) = record["privacy"]["private_data_steps"]
+    (step,) = _evaluation(record["privacy"])
     assert "MLP head on the frozen backbone" in step["name"]
 
 
 def test_bad_input_never_reaches_training(tmp_path):
+    from dataclasses import replace
+
+    from bench.privacy.budget import PrivacyBudget
+    from classifiers.mammo.synthetic import check_gan_inputs
+
+    config = get_method("mammo-cls", "vit-syn-only").configs["smoke"]
     with pytest.raises(BenchError, match="gan_budget_share"):
-        from bench.tasks.mammo_cls_synthetic import check_gan_inputs
-
-        config = get_method("mammo-cls", "vit-syn-only").configs["smoke"]
-        from dataclasses import replace
-
-        from bench.privacy.budget import PrivacyBudget
-
-        check_gan_inputs(replace(config, gan_budget_share=1.5), PrivacyBudget(1.0, 1e-4))
+        check_gan_inputs(replace(config, gan_budget_share=1.5), PrivacyBudget(1.0, 1e-4), 32)
 
 
 @pytest.mark.slow
