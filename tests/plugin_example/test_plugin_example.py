@@ -69,3 +69,26 @@ def test_the_docs_show_the_example_verbatim():
     source = (HERE / "pmb_example_attack" / "__init__.py").read_text()
     page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
     assert source[source.index("from dataclasses import") :] in page
+
+
+def test_installed_generator_plugin_runs_the_cardiac_task(installed, tmp_path):
+    out = tmp_path / "runs"
+    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
+    run = _bench(installed, "run", "--task", "cardiac-ldm", "--methods", "mean-volume", *grid)
+    assert run.returncode == 0, run.stderr
+    folder = out / "cardiac-ldm@v2" / "mean-volume"
+    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
+    assert [r["epsilon"] for r in records] == ["10", "inf"]
+    private = records[0]
+    assert 0 < private["privacy"]["achieved_epsilon"] <= 10
+    steps = [s["name"] for s in private["privacy"]["private_data_steps"]]
+    assert steps == ["mean volume per phase", "evaluation"]
+    assert private["metrics"]["fid"] > 0 and "fid_reconstruction" not in private["metrics"]
+    assert len(private["outputs"]["test_ids"]) == private["dataset"]["test_volumes"]
+    assert private["scoring"]["artifact"] == {"kind": "DP mean volume per phase"}
+
+
+def test_the_docs_show_the_generator_example_verbatim():
+    source = (HERE / "pmb_example_generator" / "__init__.py").read_text()
+    page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
+    assert source[source.index("from dataclasses import") :] in page
