@@ -4,4 +4,4 @@ Importing it would register ``norm-prior`` in this process's method registry (ev
 later test would see a fourth-party method), so doctest collection must skip it.
 """
 
-collect_ignore = ["pmb_example_attack", "pmb_example_generator"]
+collect_ignore = ["pmb_example_attack", "pmb_example_classifier", "pmb_example_generator"]

@@ -92,3 +92,28 @@ def test_the_docs_show_the_generator_example_verbatim():
     source = (HERE / "pmb_example_generator" / "__init__.py").read_text()
     page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
     assert source[source.index("from dataclasses import") :] in page
+
+
+def test_installed_classifier_plugin_runs_the_mammo_task(installed, tmp_path):
+    listed = _bench(installed, "list")
+    assert listed.returncode == 0 and "dp-linear: DP logistic regression" in listed.stdout
+    out = tmp_path / "runs"
+    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
+    run = _bench(installed, "run", "--task", "mammo-cls", "--methods", "dp-linear", *grid)
+    assert run.returncode == 0, run.stderr
+    folder = out / "mammo-cls@v2" / "dp-linear"
+    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
+    assert [r["epsilon"] for r in records] == ["10", "inf"]
+    private = records[0]
+    assert 0 < private["privacy"]["achieved_epsilon"] <= 10
+    steps = [s["name"] for s in private["privacy"]["private_data_steps"]]
+    assert steps == ["logistic regression", "evaluation"]
+    assert 0 <= private["metrics"]["auroc_internal"] <= 1
+    assert len(private["outputs"]["internal"]["score"]) == private["protocol"]["n_test"]
+    assert private["scoring"]["method"] == {"parameters": 32 * 32 * 2 + 2}
+
+
+def test_the_docs_show_the_classifier_example_verbatim():
+    source = (HERE / "pmb_example_classifier" / "__init__.py").read_text()
+    page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
+    assert source[source.index("from dataclasses import") :] in page
