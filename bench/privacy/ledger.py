@@ -322,13 +322,15 @@ class PrivacyLedger:
 
     @property
     def runs(self) -> list[dict[str, Any]]:
-        """Every run on private data: name, sigma, q, steps taken (0 sigma: non-private)."""
+        """Every run on private data: name, sigma, q, accounted steps (0 without DP) and the
+        planned schedule's steps (sigma 0: non-private)."""
         return [
             {
                 "name": run.name,
                 "noise_multiplier": run.calibration.sigma,
                 "sample_rate": run.calibration.sample_rate,
                 "steps": _steps(run),
+                "planned_steps": run.calibration.steps,
             }
             for run in self._runs
         ]
@@ -355,7 +357,7 @@ class PrivacyLedger:
         last = self._runs[-1] if self._runs else None
         block = {
             "target_epsilon": _finite_or_none(budget.epsilon),
-            "achieved_epsilon": _finite_or_none(achieved) if self._runs else 0.0,
+            "achieved_epsilon": self._achieved_field(achieved),
             "delta": budget.delta,
             "noise_multiplier": last.calibration.sigma if last else 0.0,
             "sample_rate": last.calibration.sample_rate if last else 0.0,
@@ -389,6 +391,12 @@ class PrivacyLedger:
         if not b.is_private:
             return b
         return PrivacyBudget(b.epsilon * share, b.delta * share, b.accountant)
+
+    def _achieved_field(self, achieved: float) -> float | None:
+        """0 when nothing was trained on private data, ``null`` when not private."""
+        if self._unprotected or (self._runs and not math.isfinite(achieved)):
+            return None
+        return achieved if self._runs else 0.0
 
     def _steps(self) -> list[PrivateStep]:
         trained = [
