@@ -1,38 +1,26 @@
 """Optimisation-based reconstruction: "Inverting Gradients" (Geiping et al., NeurIPS 2020).
 
-The attacker knows the model weights before the step and the label, observes one real DP-SGD
-release (batch size 1, summed cross-entropy) and searches for the image whose gradient points the
-same way: it minimises ``1 - cos(grad(x_dummy), release) + tv_weight * TV(x_dummy)`` with Adam,
-keeping ``x_dummy`` in the data range [0, 1] by clamping, over several random restarts, and keeps
-the restart with the lowest final objective. The cosine is blind to scale, so clipping alone does
-not hinder it; the Gaussian noise does, and under strong DP the attack fails.
+The attacker knows the model weights before the step and the label; the task releases one
+real DP-SGD update (batch size 1, summed cross-entropy), and the attacker searches for the
+image whose gradient points the same way: it minimises
+``1 - cos(grad(x_dummy), release) + tv_weight * TV(x_dummy)`` with Adam, keeping
+``x_dummy`` in the data range [0, 1] by clamping, over several random restarts, and keeps
+the restart with the lowest final objective. The cosine is blind to scale, so clipping
+alone does not hinder it; the Gaussian noise does, and under strong DP the attack fails.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from opacus.accountants import IAccountant
 from torch import Tensor, nn
 
-from attacks.dp_step import dp_step
-
-
-@dataclass(frozen=True)
-class IGResult:
-    """One inverting-gradients attack.
-
-    Attributes:
-        x_hat: The reconstruction, shape (C, H, W), in [0, 1].
-        loss: The attack objective of the kept restart at its end.
-    """
-
-    x_hat: Tensor
-    loss: float
+from attacks.models import SmallCNN
+from bench.errors import BenchError
+from bench.tasks.base import MethodContext
+from bench.tasks.recon_attack.api import AttackView, Release
 
 
 def total_variation(images: Tensor) -> Tensor:
@@ -47,8 +35,8 @@ def total_variation(images: Tensor) -> Tensor:
     return dx + dy
 
 
-def _sum_cross_entropy(outputs: Tensor, targets: Tensor | None) -> Tensor:
-    # A sum, not a mean: DP-SGD runs with loss_reduction="sum" (see attacks.dp_step).
+def sum_cross_entropy(outputs: Tensor, targets: Tensor | None) -> Tensor:
+    # A sum, not a mean: the task's release runs with loss_reduction="sum".
     return F.cross_entropy(outputs, targets, reduction="sum")
 
 
@@ -63,7 +51,7 @@ class _Objective:
         self.release = torch.cat([release[n].flatten() for n in self.names])
 
     def __call__(self, dummy: Tensor, *, create_graph: bool) -> Tensor:
-        loss = _sum_cross_entropy(self.model(dummy), self.label)
+        loss = sum_cross_entropy(self.model(dummy), self.label)
         grads = torch.autograd.grad(loss, self.params, create_graph=create_graph)
         flat = torch.cat([g.flatten() for g in grads])
         cosine = F.cosine_similarity(flat, self.release, dim=0)
@@ -83,56 +71,67 @@ def _invert(objective: _Objective, shape, *, iterations: int, lr: float, generat
     return dummy.detach()[0], final
 
 
-def inverting_gradients_attack(
-    x: Tensor,
-    label: int,
-    model: nn.Module,
-    *,
-    noise_multiplier: float,
-    max_grad_norm: float = 1.0,
-    iterations: int,
-    restarts: int,
-    tv_weight: float,
-    lr: float,
-    generator: torch.Generator,
-    accountant: IAccountant | None = None,
-) -> IGResult:
-    """Reconstruct ``x`` from one real DP-SGD release of ``model`` trained on ``(x, label)``.
-
-    The step runs on a copy of ``model``; ``model`` itself (the weights before the step, known to
-    the attacker) is left unchanged.
+class InvertingGradientsAttack:
+    """The gradient-matching adversary: a classifier it controls and its optimiser settings.
 
     Args:
-        x: The target image, shape (C, H, W), in [0, 1].
-        label: Its class, known to the attacker.
-        model: A classifier, e.g. :class:`~attacks.models.SmallCNN`.
-        noise_multiplier: sigma (0 with ``max_grad_norm=math.inf``: non-private).
-        max_grad_norm: The clip bound C.
+        model: the classifier (e.g. :class:`~attacks.models.SmallCNN`); the task releases
+            updates of a copy, so ``model`` keeps the weights before the step.
+        input_shape: the shape (C, H, W) of one image.
         iterations: Adam steps per restart.
-        restarts: Random initialisations; the best final objective wins.
-        tv_weight: Weight of the total-variation prior.
+        restarts: random initialisations; the best final objective wins.
+        tv_weight: weight of the total-variation prior.
         lr: Adam learning rate.
-        generator: Source of the DP noise and of the restarts.
-        accountant: Optional opacus accountant that sees the step (sample rate 1).
-
-    Returns:
-        The best reconstruction and its objective.
+        generator: source of the restarts (the attacker's own: never the release's noise).
     """
-    label_t = torch.tensor([label])
-    release = dp_step(
-        copy.deepcopy(model),
-        x[None],
-        _sum_cross_entropy,
-        targets=label_t,
-        noise_multiplier=noise_multiplier,
-        max_grad_norm=max_grad_norm,
-        generator=generator,
-        accountant=accountant,
+
+    loss = staticmethod(sum_cross_entropy)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        input_shape: tuple[int, ...],
+        *,
+        iterations: int,
+        restarts: int,
+        tv_weight: float,
+        lr: float,
+        generator: torch.Generator,
+    ) -> None:
+        self.model, self.input_shape = model, tuple(input_shape)
+        self.iterations, self.restarts = iterations, restarts
+        self.tv_weight, self.lr, self.generator = tv_weight, lr, generator
+        self.last_loss: float | None = None
+
+    def reconstruct(self, release: Release) -> Tensor | None:
+        """The best restart's image (C, H, W) in [0, 1]; None if the target was never sampled."""
+        sampled = [u for u, hit in zip(release.updates, release.sampled, strict=True) if hit]
+        if not sampled:
+            return None
+        mean = {n: torch.stack([u[n] for u in sampled]).mean(0) for n in sampled[0]}
+        objective = _Objective(self.model, torch.tensor([release.label]), mean, self.tv_weight)
+        shape, gen = (1, *self.input_shape), self.generator
+        runs = [
+            _invert(objective, shape, iterations=self.iterations, lr=self.lr, generator=gen)
+            for _ in range(self.restarts)
+        ]
+        x_hat, self.last_loss = min(runs, key=lambda run: run[1])
+        return x_hat
+
+
+def run(ctx: MethodContext, view: AttackView, ledger) -> InvertingGradientsAttack:
+    """``inverting-gradients``: a :class:`SmallCNN` of the view's input, seeded by the cell."""
+    if view.knows != "label":
+        raise BenchError(f"inverting gradients needs a 'label' threat model, not {view.knows}")
+    config = ctx.config
+    torch.manual_seed(ctx.derive_seed("model"))  # the initialisation the attacker chooses
+    channels, side = view.input_shape[0], view.input_shape[-1]
+    return InvertingGradientsAttack(
+        SmallCNN(channels, side, view.classes),
+        view.input_shape,
+        iterations=config.iterations,
+        restarts=config.restarts,
+        tv_weight=config.tv_weight,
+        lr=config.lr,
+        generator=torch.Generator().manual_seed(ctx.derive_seed("restarts", ctx.cell.epsilon)),
     )
-    objective = _Objective(model, label_t, release, tv_weight)
-    runs = [
-        _invert(objective, (1, *x.shape), iterations=iterations, lr=lr, generator=generator)
-        for _ in range(restarts)
-    ]
-    x_hat, loss = min(runs, key=lambda run: run[1])
-    return IGResult(x_hat, loss)

@@ -1,6 +1,9 @@
-"""One released DP-SGD update, executed by opacus, as the adversary observes it.
+"""The DP release of ``recon-attack``: real opacus DP-SGD steps of the attack's model.
 
-The attacks in this package never simulate DP-SGD: every observation is the parameter update
+The task, not the attack, runs the mechanism: the noise multiplier comes from the privacy
+ledger (``ledger.calibrated``), the noise from the task's generator, the Poisson sampling
+decision from the task, and the accountant the ledger handed out watches the steps of one
+trial. No observation is simulated: every one is the parameter update
 ``W_before - W_after`` of a real :class:`opacus.optimizers.DPOptimizer` step over
 ``torch.optim.SGD(lr=1.0)``. With ``lr = 1`` that update *is* the clipped, summed, noised gradient,
 so what an attack reads is exactly what DP-SGD releases.
@@ -36,28 +39,9 @@ from opacus.accountants import IAccountant
 from opacus.optimizers import DPOptimizer
 from torch import Tensor, nn
 
+from bench.tasks.recon_attack.api import OPACUS_NORM_EPS, Release, clip_factor
+
 LossFn = Callable[[Tensor, Tensor | None], Tensor]
-
-# opacus clips with max_grad_norm / (norm + 1e-6); the adversary inverts exactly that factor.
-OPACUS_NORM_EPS = 1e-6
-
-
-def clip_factor(norm: float, max_grad_norm: float) -> float:
-    """Return the factor opacus multiplies a per-sample gradient of L2 norm ``norm`` by.
-
-    Args:
-        norm: The per-sample gradient norm over all trainable parameters.
-        max_grad_norm: The clip bound C; ``math.inf`` means no clipping.
-
-    Returns:
-        ``min(1, C / (norm + 1e-6))``, opacus's formula, so that an adversary who knows the norm
-        can undo the clipping exactly.
-
-    Example:
-        >>> clip_factor(0.5, 1.0), round(clip_factor(2.0, 1.0), 6)
-        (1.0, 0.5)
-    """
-    return min(1.0, max_grad_norm / (norm + OPACUS_NORM_EPS))
 
 
 def is_non_private(noise_multiplier: float, max_grad_norm: float) -> bool:
@@ -252,3 +236,79 @@ def trial_steppers(
     finally:
         shared.close()
         first.close()
+
+
+def release_trials(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: Tensor,
+    *,
+    labels: Tensor | None = None,
+    noise_multiplier: float,
+    max_grad_norm: float,
+    sample_rate: float = 1.0,
+    steps: int = 1,
+    generator: torch.Generator,
+    accountant: IAccountant | None = None,
+    tell_norm: bool = False,
+) -> Iterator[Release]:
+    """One :class:`~bench.tasks.recon_attack.api.Release` per row of ``inputs`` (a target).
+
+    Each trial runs ``steps`` real DP-SGD steps of ``model`` (restored to its weights
+    before each), on a batch that Poisson sampling fills with the target or leaves empty
+    (the adversary knows every other record, whose contributions cancel). The sampling
+    decision and the noise come from ``generator``, in that order, step by step. The
+    accountant, if any, sees trial 0 only (:func:`trial_steppers`).
+
+    Args:
+        model: the model to release (the task passes a copy of the attack's).
+        loss_fn: the attack's summed loss.
+        inputs: the targets, one per trial, each of the shape the model takes.
+        labels: class of each target, or None (the loss ignores them).
+        tell_norm: put each target's L2 norm into its release (``norm`` threat models).
+
+    Example:
+        >>> from bench.tasks.recon_attack.release import release_trials
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> nn.init.zeros_(model.weight) is not None
+        True
+        >>> (r,) = release_trials(model, lambda out, _: out.sum(), torch.tensor([[0.6, 0.8]]),
+        ...                       noise_multiplier=0.0, max_grad_norm=1.0,
+        ...                       generator=torch.Generator().manual_seed(0))
+        >>> r.updates[0]["weight"], r.sampled
+        (tensor([[0.6000, 0.8000]]), (True,))
+    """
+    with trial_steppers(
+        model,
+        loss_fn,
+        accountant=accountant,
+        noise_multiplier=noise_multiplier,
+        max_grad_norm=max_grad_norm,
+        sample_rate=sample_rate,
+        generator=generator,
+    ) as stepper_for:
+        for i, x in enumerate(inputs):
+            stepper, updates, sampled = stepper_for(i), [], []
+            label = None if labels is None else labels[i : i + 1]
+            for _ in range(steps):
+                hit = bool(torch.rand((), generator=generator) < sample_rate)
+                batch = x[None] if hit else x.new_zeros(0, *x.shape)
+                batch_labels = None if label is None else (label if hit else label[:0])
+                updates.append(stepper.release(batch, batch_labels))
+                sampled.append(hit)
+            yield Release(
+                tuple(updates),
+                tuple(sampled),
+                norm=float(x.norm()) if tell_norm else None,
+                label=None if label is None else int(label),
+            )
+
+
+__all__ = [
+    "OPACUS_NORM_EPS",
+    "DPStep",
+    "clip_factor",
+    "dp_step",
+    "release_trials",
+    "trial_steppers",
+]

@@ -2,12 +2,17 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from bench.api import run
 from bench.metrics.stats import clopper_pearson
 from bench.records import iter_records
 from bench.runner import RunRequest
+
+TRIALS_200 = {
+    f"protocol.{name}.trials": "200" for name in ("prior_free", "prior_free_large", "informed")
+}
 
 
 def _request(out, methods, eps=(1.0, 10.0, 100.0, math.inf), **kw):
@@ -26,11 +31,8 @@ def _request(out, methods, eps=(1.0, 10.0, 100.0, math.inf), **kw):
 @pytest.fixture(scope="module")
 def prior_free_records(tmp_path_factory):
     out = tmp_path_factory.mktemp("recon")
-    result = run(
-        _request(
-            out, ("prior-free", "prior-free-hidden", "identification"), overrides={"trials": "200"}
-        )
-    )
+    methods = ("prior-free", "prior-free-hidden", "identification")
+    result = run(_request(out, methods, overrides=TRIALS_200))
     assert not result.failed, result.failed
     return {(r["method"], r["epsilon"]): r for r in iter_records(out)}
 
@@ -42,9 +44,16 @@ def test_achieved_epsilon_never_exceeds_target(prior_free_records):
             assert privacy["achieved_epsilon"] <= privacy["target_epsilon"]
             assert privacy["noise_multiplier"] > 0 and privacy["cross_check"]["epsilon"] > 0
             assert privacy["private_data_steps"][0]["protection"].startswith("DP-SGD")
+            assert "read back" in privacy["how_obtained"]
         else:
             assert privacy["noise_multiplier"] == 0 and privacy["achieved_epsilon"] is None
-        assert "read back" in privacy["how_obtained"] or privacy["target_epsilon"] is None
+
+
+def test_every_record_states_the_evaluation_on_the_kept_targets(prior_free_records):
+    for record in prior_free_records.values():
+        steps = {s["name"]: s for s in record["privacy"]["private_data_steps"]}
+        assert "test" in steps["evaluation"]["data"]
+        assert ("the informed adversary's prior" in steps) == (record["method"] == "identification")
 
 
 def _ci(metrics, confidence=0.999):
@@ -90,14 +99,34 @@ def test_every_record_states_its_risk(prior_free_records):
     assert {"p_mse_le", "rero", "expected_mse", "threat_models", "kappa"} <= set(risk)
 
 
+def test_the_metrics_are_recomputed_from_the_per_trial_outputs(prior_free_records):
+    for (method, _), record in prior_free_records.items():
+        m, out = record["metrics"], record["outputs"]
+        assert len(out["success"]) == m["trials"] == 200
+        assert np.mean(out["success"]) == pytest.approx(m["success_empirical"])
+        if method == "identification":
+            assert out["success"] == [
+                int(p == t) for p, t in zip(out["pick"], out["truth"], strict=True)
+            ]
+            continue
+        nmse = np.array([math.inf if v is None else v for v in out["nmse"]])
+        threshold = record["protocol"][record["config"]["threat_model"]]["nmse_threshold"]
+        assert out["success"] == (nmse <= threshold).astype(int).tolist()
+        mse = [v for v in out["mse"] if v is not None]
+        assert np.mean(mse) == pytest.approx(m["mse_mean"], rel=1e-6, abs=1e-12)
+        assert np.mean(out["psnr"]) == pytest.approx(m["psnr_mean"], rel=1e-6)
+        assert np.mean(np.array(out["observations"]) > 0) == m["observed_fraction"]
+
+
 def test_same_seed_gives_identical_metrics(tmp_path):
     methods = ("prior-free-dpsgd", "inverting-gradients")
     first = run(_request(tmp_path / "a", methods, eps=(10.0,)))
     second = run(_request(tmp_path / "b", methods, eps=(10.0,)))
     assert not first.failed and not second.failed
-    metrics_a = [r["metrics"] for r in iter_records(tmp_path / "a")]
-    metrics_b = [r["metrics"] for r in iter_records(tmp_path / "b")]
-    assert metrics_a == metrics_b
+    records_a, records_b = iter_records(tmp_path / "a"), iter_records(tmp_path / "b")
+    assert [r["metrics"] for r in records_a] == [r["metrics"] for r in records_b]
+    ig = records_a[0]
+    assert ig["method"] == "inverting-gradients" and len(ig["outputs"]["ssim"]) == 2
 
 
 def test_mammography_targets_work_too(tmp_path):
