@@ -14,10 +14,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
 from bench.privacy.budget import PrivacyBudget
-from bench.privacy.engine import make_private
+from bench.privacy.ledger import PrivacyLedger
 from classifiers.vit import VisionTransformer, ViTConfig
 
 BATCH = 128
@@ -27,21 +26,20 @@ def _training(eps: float):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model = VisionTransformer(ViTConfig(image_size=64, patch_size=8, dim=64, depth=4, stem="conv"))
-    data = TensorDataset(
-        torch.rand(BATCH * 8, 1, 64, 64) * 2 - 1, torch.randint(0, 2, (BATCH * 8,))
-    )
+    images = torch.rand(BATCH * 8, 1, 64, 64) * 2 - 1
+    labels = torch.randint(0, 2, (BATCH * 8,))
     model.train()
-    training = make_private(
+    ledger = PrivacyLedger(PrivacyBudget(eps, 1e-4), unit="one image")
+    training = ledger.train(
         model,
         torch.optim.AdamW(model.parameters(), lr=1e-3),
-        DataLoader(data, batch_size=BATCH),
-        PrivacyBudget(eps, 1e-4),
+        ledger.hold("benchmark patches", images, labels),
+        batch_size=BATCH,
         epochs=100,
         max_grad_norm=1.0,
-        generator=torch.Generator().manual_seed(0),
+        noise_generator=torch.Generator().manual_seed(0),
     )
-    x, y = data.tensors[0][:BATCH], data.tensors[1][:BATCH]
-    return training, x, y
+    return training, images[:BATCH], labels[:BATCH]
 
 
 def _step(training, x, y):

@@ -101,10 +101,9 @@ def _bce(logits, y):
 def _measure(model_name: str, size_name: str, private: bool, device: str, steps: int, queue):
     """Child process: build, warm up, time ``steps`` steps, report throughput and memory."""
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
 
     from bench.privacy.budget import PrivacyBudget
-    from bench.privacy.engine import make_private
+    from bench.privacy.ledger import PrivacyLedger
 
     torch.manual_seed(0)
     model, batch, make, loss_fn = (_vit if model_name == "vit" else _gan)(SIZES[size_name])
@@ -112,8 +111,9 @@ def _measure(model_name: str, size_name: str, private: bool, device: str, steps:
     xs, ys = make(batch * 4)
     budget = PrivacyBudget(8.0 if private else math.inf, 1e-4)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    loader = DataLoader(TensorDataset(xs, ys), batch_size=batch)
-    training = make_private(model, opt, loader, budget, epochs=100, max_grad_norm=1.0)
+    ledger = PrivacyLedger(budget, unit="one image")
+    data = ledger.hold("synthetic benchmark data", xs, ys)
+    training = ledger.train(model, opt, data, batch_size=batch, epochs=100, max_grad_norm=1.0)
     xb, yb = xs[:batch].to(device), ys[:batch].to(device)
 
     def step():
