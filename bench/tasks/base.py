@@ -62,8 +62,8 @@ class TaskSpec:
     default_methods: tuple[str, ...]
     datasets: tuple[str, ...]
     privacy_unit: str
-    protocol: str = ""  # TRANSITION: required once every task is migrated
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    protocol: str
+    settings: Mapping[str, Any]
     bound_metric: str | None = None
     external_site: bool = False
 
