@@ -44,19 +44,29 @@ def _bench(env, *argv) -> subprocess.CompletedProcess:
 
 
 def test_installed_plugin_is_listed_and_runs(installed, tmp_path):
+    from bench.privacy.accounting import calibrate
+    from bench.privacy.budget import PrivacyBudget
+
     listed = _bench(installed, "list")
     assert listed.returncode == 0 and "norm-prior: prior-free attack projected" in listed.stdout
     out = tmp_path / "runs"
     grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
     run = _bench(installed, "run", "--task", "recon-attack", "--methods", "norm-prior", *grid)
     assert run.returncode == 0, run.stderr
-    folder = out / "recon-attack@v1" / "norm-prior"
+    folder = out / "recon-attack@v2" / "norm-prior"
     records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
     assert [r["epsilon"] for r in records] == ["10", "inf"]
-    private = records[0]
-    assert private["method"] == "norm-prior" and private["metrics"]["trials"] == 30
+    private, baseline = records
+    threat = private["protocol"]["prior_free"]
+    assert private["method"] == "norm-prior" and private["metrics"]["trials"] == threat["trials"]
+    # The plug-in never chose its noise: the task calibrated the cell's budget for it.
+    budget = PrivacyBudget(10.0, private["privacy"]["delta"], private["privacy"]["accountant"])
+    sigma = calibrate(budget, threat["sample_rate"], threat["steps"]).sigma
+    assert private["privacy"]["noise_multiplier"] == sigma == private["risk"]["sigma"]
     assert private["privacy"]["achieved_epsilon"] <= 10
     assert 0 <= private["metrics"]["success_empirical"] <= 1
+    assert len(private["outputs"]["nmse"]) == threat["trials"]
+    assert baseline["metrics"]["success_empirical"] == 1.0  # no noise: the projection is exact
 
 
 def test_the_session_never_sees_the_plugin():

@@ -1,48 +1,50 @@
-"""``norm-prior``: the suite's prior-free attack plus one prior fact, the target's L2 norm.
+"""``norm-prior``: a prior-free attack plus one prior fact, the target's L2 norm.
 
-The norm is public (it is in the task's config), so the adversary may project its noisy
-reconstruction onto that sphere. Whether this beats the prior-free bound is exactly what
-the task's bound-vs-empirical table shows. Importing this module registers the method;
-the ``bench.methods`` entry point in pyproject.toml makes the suite import it.
+The prior-free threat model tells the adversary the target's norm, so it may project its
+noisy reconstruction onto that sphere. Whether this beats the prior-free bound is exactly
+what the task's bound-vs-empirical table shows. Importing this module registers the
+method; the ``bench.methods`` entry point in pyproject.toml makes the suite import it.
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 from bench.tasks import register_method
-from bench.tasks.base import CellContext, CellOutput, MethodSpec
-from bench.tasks.recon_attack import AttackConfig
+from bench.tasks.base import MethodSpec
+from bench.tasks.recon_attack.api import AttackView, Release
 
 
 @dataclass(frozen=True)
-class NormPriorConfig(AttackConfig):
-    """The task's attack settings (trials, image size, norm, C, threshold); ``--set`` works."""
+class NormPriorConfig:
+    """No hyper-parameters: the task pins sizes, trials and schedule of the threat model."""
+
+    threat_model: Literal["prior_free"] = "prior_free"
 
 
-def run(ctx: CellContext) -> CellOutput:
-    import numpy as np
-    import torch
+class NormPrior:
+    """The artifact: a bias-free linear trap, and its read-out projected onto ||x||."""
 
-    from attacks.prior_free import prior_free_attack
-    from bench.tasks import recon_attack_cells as cells
+    def __init__(self, view: AttackView):
+        import torch
 
-    cfg = ctx.config
-    targets, mech, generator = cells.prepare(ctx, cfg.trials)  # private images, calibrated DP
-    flat = targets.images.reshape(cfg.trials, -1)
-    xs = flat / np.linalg.norm(flat, axis=1, keepdims=True) * cfg.target_norm
-    nmse = np.empty(cfg.trials)
-    for i, x in enumerate(xs):  # one real opacus DP-SGD release per trial
-        dp = mech.dp_kwargs() if i == 0 else {**mech.dp_kwargs(), "accountant": None}
-        release = prior_free_attack(torch.tensor(x).float(), generator=generator, **dp)
-        x_hat = release.x_hat.double().numpy()
-        x_hat = x_hat / np.linalg.norm(x_hat) * cfg.target_norm  # the norm prior
-        nmse[i] = np.sum((x_hat - x) ** 2) / np.sum(x**2)
-    risk = cells.risk_of(mech, cfg)  # what this (sigma, q, T) means for reconstruction
-    metrics = {
-        **cells.nmse_metrics(nmse, cfg, risk["p_mse_le"]),
-        **cells.image_metrics(nmse, targets.images),
-        "rero_bound": risk["rero"],
-    }
-    return CellOutput(metrics, mech.privacy(ctx, cfg), risk, targets.dataset)
+        self.model = torch.nn.Linear(view.input_shape[0], 1, bias=False)
+        torch.nn.init.zeros_(self.model.weight)  # the update is then exactly the release
+
+    def loss(self, outputs, labels):
+        return outputs.sum()  # a sum over the batch: its gradient w.r.t. the weight is x
+
+    def reconstruct(self, release: Release):
+        # Each step that sampled the target released c x + noise; the others pure noise.
+        steps = zip(release.updates, release.sampled, strict=True)
+        reads = [update["weight"][0] for update, hit in steps if hit]
+        if not reads:
+            return None  # never sampled: abstain (a failure)
+        x_hat = sum(reads) / len(reads)
+        return x_hat / x_hat.norm() * release.norm  # the norm prior
+
+
+def run(ctx, view: AttackView, ledger) -> NormPrior:
+    return NormPrior(view)  # no training: the task runs the DP release on its model
 
 
 register_method(
@@ -50,11 +52,7 @@ register_method(
         task="recon-attack",
         name="norm-prior",
         description="prior-free attack projected onto the known target norm (example plug-in)",
-        configs={
-            "smoke": NormPriorConfig(trials=30),
-            "small": NormPriorConfig(trials=1000),
-            "paper": NormPriorConfig(trials=500, image_size=32),
-        },
+        configs={profile: NormPriorConfig() for profile in ("smoke", "small", "paper")},
         run=run,
     )
 )
