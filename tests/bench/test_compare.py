@@ -84,8 +84,8 @@ def test_a_missing_cell_fails_and_a_new_one_does_not(capsys, dirs):
     base, new = dirs
     _write(new, BASE_METRICS, eps="10")
     code, out, _ = _compare(capsys, base, new)
-    assert code == 0 and "recon-attack@v1 prior-free eps=10 seed=0" in out and "new" in out
-    (new / "recon-attack@v1" / "prior-free" / "eps=1" / "seed=1.json").unlink()
+    assert code == 0 and "recon-attack@v2 prior-free eps=10 seed=0" in out and "new" in out
+    (new / "recon-attack@v2" / "prior-free" / "eps=1" / "seed=1.json").unlink()
     code, out, _ = _compare(capsys, base, new)
     assert code == 1 and "MISSING" in out and "eps=1 seed=1" in out
 
@@ -108,7 +108,7 @@ def test_markdown_for_a_ci_comment(capsys, dirs):
     _write(new, {**BASE_METRICS, "success_empirical": 0.3}, seed=0)
     code, out, _ = _compare(capsys, base, new, "--format", "markdown", "--all")
     assert code == 1 and out.startswith("**bench compare: FAIL")
-    assert "| cell" in out and "|---" in out and out.count("recon-attack@v1") == 4
+    assert "| cell" in out and "|---" in out and out.count("recon-attack@v2") == 4
 
 
 def test_other_task_versions_are_never_compared(capsys, tmp_path):

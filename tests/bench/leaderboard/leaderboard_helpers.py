@@ -90,7 +90,7 @@ def write_card(path: Path, **changes) -> Path:
 
 def edit_record(run_dir: Path, eps: str, seed: int, edit) -> Path:
     """Apply ``edit(record)`` to one record of a run directory in place."""
-    path = run_dir / f"{TASK}@v1" / METHOD / f"eps={eps}" / f"seed={seed}.json"
+    path = run_dir / f"{TASK}@v2" / METHOD / f"eps={eps}" / f"seed={seed}.json"
     record = json.loads(path.read_text())
     edit(record)
     path.write_text(json.dumps(record))
@@ -101,4 +101,4 @@ def run_records(run_dir: Path) -> list[dict]:
     """The run's records (fresh dicts: tests may mutate them)."""
     from bench.records import iter_records
 
-    return iter_records(run_dir / f"{TASK}@v1" / METHOD)
+    return iter_records(run_dir / f"{TASK}@v2" / METHOD)

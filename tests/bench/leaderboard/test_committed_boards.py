@@ -42,4 +42,7 @@ def test_committed_board_is_up_to_date(task, tmp_path):
 def test_reference_cards_are_valid_and_match_their_file(path):
     card = load_card(path)
     assert (card.name, card.task, card.baseline) == (path.stem, path.parent.parent.name, True)
-    assert (ROOT / card.task / "submissions" / f"{card.name}@small.json").is_file()
+    if card.task in BOARDS:  # a task whose current version has a board lists its baselines
+        assert (ROOT / card.task / "submissions" / f"{card.name}@small.json").is_file()
+    else:  # a new task version before its baselines ran: the placeholder says so
+        assert "no submissions yet" in (ROOT / card.task / "README.md").read_text()

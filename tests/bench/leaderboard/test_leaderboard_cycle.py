@@ -113,7 +113,7 @@ def test_a_tampered_run_is_rejected_with_the_reason(
 ):
     eps, seed, edit = tamper
     if edit is None:
-        (run_copy / "recon-attack@v1" / "prior-free" / f"eps={eps}" / f"seed={seed}.json").unlink()
+        (run_copy / "recon-attack@v2" / "prior-free" / f"eps={eps}" / f"seed={seed}.json").unlink()
     else:
         edit_record(run_copy, eps, seed, edit)
     root = tmp_path / "lb"
@@ -199,9 +199,9 @@ def test_bad_cards_are_rejected_and_nothing_is_written(
 
 
 def test_another_task_version_is_refused(capsys, run_copy, card_file, tmp_path):
-    shutil.move(run_copy / "recon-attack@v1", run_copy / "recon-attack@v2")
+    shutil.move(run_copy / "recon-attack@v2", run_copy / "recon-attack@v3")
     code, _, err = _submit(capsys, run_copy, card_file, tmp_path / "lb")
-    assert code == 2 and "recon-attack@v2, not recon-attack@v1" in _error(err)
+    assert code == 2 and "recon-attack@v3, not recon-attack@v2" in _error(err)
 
 
 def test_a_record_of_another_version_inside_the_folder_is_refused(
