@@ -103,7 +103,7 @@ def test_recon_attack_on_real_mammo_patches(capsys, tmp_path, png_root):
     code, _, err = run_cli(
         capsys, "run", "--task", "recon-attack", "--profile", "smoke", "--eps", "10",
         "--methods", "prior-free", "--data", "mammo-png", "--data-root", root,
-        "--out", tmp_path, "--set", "trials=20",
+        "--out", tmp_path, "--set", "protocol.prior_free.trials=20",
     )  # fmt: skip
     assert code == 0, err
     (record,) = iter_records(tmp_path)
