@@ -15,7 +15,8 @@ Privacy-relevant choices:
   ``expected_batch_size``, and a reduction that does not match the loss silently rescales the
   per-sample gradients by the batch size (TRAPS.md; ``GradSampleModule`` defaults to ``"mean"``).
   With a sum nothing is rescaled and the release is ``sum_i clip(g_i) + N(0, sigma^2 C^2 I)``.
-* The noise comes from the caller's ``torch.Generator`` so that every trial is reproducible.
+* The noise comes from the caller's ``torch.Generator`` so that every trial is reproducible; the
+  caller is the task: an attack holding the noise generator could replay the noise.
 * An empty batch (Poisson sampling did not pick the target) is handled by opacus 1.6 itself: its
   per-sample gradients have shape ``(0, ...)``, its clipped sum is zero and the release is pure
   noise. The step still counts for the accountant, as it must.
