@@ -95,7 +95,9 @@ class PrivateData:
 
         if not isinstance(self._content, tuple) or len(tensors) != len(self._content):
             raise BenchError(f"with_public needs {len(self._content)} tensors like the records")
-        joined = tuple(torch.cat([a, torch.as_tensor(b)]) for a, b in zip(self._content, tensors))
+        joined = tuple(
+            torch.cat([a, torch.as_tensor(b)]) for a, b in zip(self._content, tensors, strict=True)
+        )
         return PrivateData(self._ledger, f"{self.name} + {what}", joined, self.transforms)
 
     def unprotected(self, why: str):
@@ -287,7 +289,9 @@ class PrivacyLedger:
         if not isinstance(data, PrivateData) or data._ledger is not self:
             raise BenchError("ledger.train takes the PrivateData this cell's ledger holds")
         if grad_sample_mode not in ("hooks", "functorch", "ew"):
-            raise BenchError(f"grad_sample_mode must be hooks, functorch or ew, not {grad_sample_mode!r}")
+            raise BenchError(
+                f"grad_sample_mode must be hooks, functorch or ew, not {grad_sample_mode!r}"
+            )
         loader = DataLoader(
             data._dataset(), batch_size=batch_size, shuffle=True, generator=loader_generator
         )

@@ -43,16 +43,19 @@ def test_a_fresh_run_is_accepted_and_renders(task_name, small_grid_rules, tmp_pa
     result = run(request)
     assert not result.failed, [s.error for s in result.failed]
     card = tmp_path / "card.yaml"
-    card.write_text(
-        yaml.safe_dump(
-            {
-                "name": method, "task": task_name, "authors": ["CI"],
-                "description": "fresh run of the current code", "code_url": "https://example.org",
-                "privacy_unit": task.privacy_unit, "public_data": "the task's public split",
-                "accountant": "prv", "hardware": "CPU", "deviations": "smoke profile",
-            }  # fmt: skip
-        )
-    )
+    fields = {
+        "name": method,
+        "task": task_name,
+        "authors": ["CI"],
+        "description": "fresh run of the current code",
+        "code_url": "https://example.org",
+        "privacy_unit": task.privacy_unit,
+        "public_data": "the task's public split",
+        "accountant": "prv",
+        "hardware": "CPU",
+        "deviations": "smoke profile",
+    }
+    card.write_text(yaml.safe_dump(fields))
     root = tmp_path / "leaderboards"
     path = submit(out, card, root, allow_smoke=True)
     assert path.is_file()

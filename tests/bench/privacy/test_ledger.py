@@ -71,7 +71,7 @@ def test_two_runs_share_the_budget_and_are_composed():
     data = _held(ledger)
     first = _dp(ledger, data, name="gan", share=0.5)
     _train(first, epochs=3)
-    with pytest.raises(BenchError, match="0.5 is left"):
+    with pytest.raises(BenchError, match=r"0\.5 is left"):
         _dp(ledger, data, share=0.75)
     second = _dp(ledger, data, name="classifier", share=0.5)
     _train(second, epochs=3)
@@ -94,7 +94,7 @@ def test_non_private_budget_leaves_objects_unwrapped():
 
 def test_an_unprotected_read_voids_a_finite_epsilon():
     ledger = _ledger()
-    x, y = _held(ledger).unprotected("a non-private baseline")
+    x, _ = _held(ledger).unprotected("a non-private baseline")
     assert x.shape == (256, 8)
     with pytest.raises(PrivacyViolation, match="without protection"):
         ledger.privacy_block()
