@@ -91,6 +91,9 @@ def phantom_encoder():
     )
 
 
+_FEATURES: dict[tuple[str, str, str], np.ndarray] = {}
+
+
 @dataclass
 class Extractor:
     """A loaded extractor: call :meth:`features` on (n, H, W) images in [0, 1]."""
@@ -123,6 +126,16 @@ class Extractor:
                 batch = F.interpolate(batch, size=size, mode="bilinear", antialias=True)
                 out.append(network(self._prepare(batch.to(device))).double().cpu())
         return torch.cat(out).numpy()
+
+    def features_once(self, images: np.ndarray, digest: str, device: str = "cpu") -> np.ndarray:
+        """:meth:`features` of a fixed image set named by its content ``digest``, computed
+        once per process (the same test or public set serves every cell of a grid)."""
+        key = (self.weights_sha256, self.spec.name, digest)
+        if key not in _FEATURES:
+            if len(_FEATURES) > 16:
+                _FEATURES.clear()
+            _FEATURES[key] = self.features(images, device=device)
+        return _FEATURES[key]
 
     def _prepare(self, batch):
         if self.spec.name == "inception-v3":  # TF-ported weights expect 3 channels in [-1, 1]

@@ -167,14 +167,6 @@ def synthesize(ctx, view: MammoView, ledger, share: float | None) -> tuple[Split
     return Split(images.numpy().astype(np.float32), labels.numpy()), meta
 
 
-_FEATURES: dict = {}
-
-
 def _features(extractor, split: Split, device: str) -> np.ndarray:
-    """Features of the public split, computed once per process (every cell selects on it)."""
-    key = (extractor.weights_sha256, extractor.spec.name, split.digest())
-    if key not in _FEATURES:
-        if len(_FEATURES) > 16:
-            _FEATURES.clear()
-        _FEATURES[key] = extractor.features(split.images, device=device)
-    return _FEATURES[key]
+    """Features of a fixed split, computed once per process."""
+    return extractor.features_once(split.images, split.digest(), device)

@@ -158,17 +158,9 @@ def synthetic_metrics(ctx: CellContext, synthetic: Split, data: MammoData) -> tu
     return metrics, extractor.identity()
 
 
-_FEATURES: dict = {}
-
-
 def features(extractor, split: Split, device: str) -> np.ndarray:
-    """Features of a split, computed once per process (the same test set serves every cell)."""
-    key = (extractor.weights_sha256, extractor.spec.name, split.digest())
-    if key not in _FEATURES:
-        if len(_FEATURES) > 16:
-            _FEATURES.clear()
-        _FEATURES[key] = extractor.features(split.images, device=device)
-    return _FEATURES[key]
+    """Features of a fixed split, computed once per process."""
+    return extractor.features_once(split.images, split.digest(), device)
 
 
 PROTOCOL = MammoProtocol()
