@@ -1,4 +1,5 @@
-"""Every registered task runs its smoke path with every method (one parametrized test)."""
+"""Every registered task runs its smoke path with every method (one parametrized test), and
+every record carries the ledger's complete privacy block."""
 
 import math
 
@@ -31,3 +32,24 @@ def test_smoke_profile_of_every_task(task_name, tmp_path):
     assert len(records) == 2 * len(methods)
     assert task.primary_metric in records[0]["metrics"]
     assert (tmp_path / f"{task_name}@v{task.version}" / "summary.png").exists()
+    for record in records:
+        _check_privacy(record, task)
+
+
+PRIVACY_KEYS = {
+    "target_epsilon", "achieved_epsilon", "delta", "noise_multiplier", "sample_rate", "steps",
+    "max_grad_norm", "sampling", "accountant", "cross_check", "neighbouring", "unit",
+    "how_obtained", "private_data_steps", "public_data_steps",
+}  # fmt: skip
+
+
+def _check_privacy(record: dict, task) -> None:
+    """The ledger's block: complete, the test-split evaluation listed, achieved <= target."""
+    privacy, label = record["privacy"], f"{record['method']} eps={record['epsilon']}"
+    assert set(privacy) >= PRIVACY_KEYS, (label, PRIVACY_KEYS - set(privacy))
+    assert privacy["delta"] == task.delta and privacy["unit"] == task.privacy_unit
+    names = [step["name"] for step in privacy["private_data_steps"]]
+    assert "evaluation" in names, (label, names)
+    if privacy["target_epsilon"] is not None and privacy["achieved_epsilon"] is not None:
+        assert privacy["achieved_epsilon"] <= privacy["target_epsilon"], label
+    assert record["outputs"], f"{label}: no per-example outputs"
