@@ -207,9 +207,9 @@ def test_another_task_version_is_refused(capsys, run_copy, card_file, tmp_path):
 def test_a_record_of_another_version_inside_the_folder_is_refused(
     capsys, run_copy, card_file, tmp_path
 ):
-    edit_record(run_copy, "inf", 0, lambda r: r.update(task_version=2))
+    edit_record(run_copy, "inf", 0, lambda r: r.update(task_version=3))
     code, _, err = _submit(capsys, run_copy, card_file, tmp_path / "lb")
-    assert code == 2 and "prior-free/eps=inf/seed=0: is recon-attack v2" in _error(err)
+    assert code == 2 and "prior-free/eps=inf/seed=0: is recon-attack v3" in _error(err)
 
 
 def test_render_of_an_unknown_task_or_empty_board_is_a_clear_error(capsys, tmp_path):
