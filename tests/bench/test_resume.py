@@ -56,7 +56,7 @@ def test_a_rerun_removes_the_temp_files_of_killed_writes_only(tmp_path):
 
     request = RunRequest(
         task="recon-attack", epsilons=(10.0,), methods=("prior-free",), seeds=(0,),
-        profile="smoke", dataset="phantom-cardiac", out=tmp_path, overrides={"trials": "20"},
+        profile="smoke", dataset="phantom-cardiac", out=tmp_path, overrides={"protocol.prior_free.trials": "20"},
     )  # fmt: skip
     folder = task_dir(tmp_path, "recon-attack", 1) / "prior-free" / "eps=10"
     folder.mkdir(parents=True)

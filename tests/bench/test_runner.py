@@ -102,7 +102,7 @@ def test_submitit_launcher_runs_cells_as_a_job_array(tmp_path):
         profile="smoke",
         dataset="phantom-cardiac",
         out=tmp_path / "runs",
-        overrides={"trials": "5"},
+        overrides={"protocol.prior_free.trials": "5"},
     )
     result = run(request, launcher="submitit", cluster="local")
     assert [s.state for s in result.statuses] == ["done", "done"]
@@ -120,7 +120,7 @@ def test_records_of_another_data_root_are_not_mixed(tmp_path, monkeypatch):
         profile="smoke",
         dataset="phantom-cardiac",
         out=tmp_path / "runs",
-        overrides={"trials": "5"},
+        overrides={"protocol.prior_free.trials": "5"},
     )
     run(request)
     assert runner.is_finished(request, expand_cells(request)[0])
