@@ -20,7 +20,7 @@ GRID = [
     "--eps",
     "1,2,3,5,10,20,50,inf",
     "--set",
-    "trials=400",
+    "protocol.prior_free.trials=400",
 ]
 
 
@@ -53,12 +53,15 @@ def test_a_rerun_removes_the_temp_files_of_killed_writes_only(tmp_path):
     from bench.api import run
     from bench.records import task_dir
     from bench.runner import RunRequest
+    from bench.tasks import get_task
 
     request = RunRequest(
         task="recon-attack", epsilons=(10.0,), methods=("prior-free",), seeds=(0,),
-        profile="smoke", dataset="phantom-cardiac", out=tmp_path, overrides={"protocol.prior_free.trials": "20"},
+        profile="smoke", dataset="phantom-cardiac", out=tmp_path,
+        overrides={"protocol.prior_free.trials": "20"},
     )  # fmt: skip
-    folder = task_dir(tmp_path, "recon-attack", 1) / "prior-free" / "eps=10"
+    version = get_task("recon-attack").version
+    folder = task_dir(tmp_path, "recon-attack", version) / "prior-free" / "eps=10"
     folder.mkdir(parents=True)
     stale, fresh = folder / ".seed=0.json.abc.tmp", folder / ".seed=0.json.def.tmp"
     for path in (stale, fresh):
