@@ -19,8 +19,8 @@ Example:
     >>> from bench.privacy.budget import PrivacyBudget
     >>> ledger = PrivacyLedger(PrivacyBudget(math.inf, 1e-5), unit="one image")
     >>> data = ledger.hold("private training split", torch.zeros(8, 2), torch.zeros(8))
-    >>> len(data), ledger.privacy_block()["achieved_epsilon"] is None
-    (8, True)
+    >>> len(data), ledger.privacy_block()["achieved_epsilon"]  # nothing trained on it yet
+    (8, 0.0)
 """
 
 from __future__ import annotations

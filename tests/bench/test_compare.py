@@ -16,9 +16,9 @@ BASE_METRICS = {
 }
 
 
-def _write(root, metrics, *, method="prior-free", eps="1", seed=0, version=1, config="c1"):
+def _write(root, metrics, *, method="prior-free", eps="1", seed=0, version=2, config="c1"):
     record = {
-        "schema_version": 1,
+        "schema_version": 2,
         "task": "recon-attack",
         "task_version": version,
         "method": method,
@@ -32,6 +32,7 @@ def _write(root, metrics, *, method="prior-free", eps="1", seed=0, version=1, co
         "metrics": metrics,
         "higher_is_better": {m: higher_is_better(m) for m in metrics},
         "risk": {},
+        "outputs": {},
     }
     path = root / f"recon-attack@v{version}" / method / f"eps={eps}" / f"seed={seed}.json"
     write_json_atomic(path, record)
@@ -114,7 +115,7 @@ def test_markdown_for_a_ci_comment(capsys, dirs):
 def test_other_task_versions_are_never_compared(capsys, tmp_path):
     base, new = tmp_path / "base", tmp_path / "new"
     _write(base, BASE_METRICS)
-    _write(new, BASE_METRICS, version=2)
+    _write(new, BASE_METRICS, version=3)
     code, out, _ = _compare(capsys, base, new)
     assert code == 1 and "task versions are never compared" in out
 
