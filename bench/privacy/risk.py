@@ -104,6 +104,28 @@ def risk_block(query: RiskQuery) -> dict[str, Any]:
     }
 
 
+def run_risk(
+    run: dict[str, Any], *, dim: int, norm: float, mse_threshold: float, kappa: float
+) -> dict[str, Any]:
+    """The risk block of one run of the privacy ledger (``PrivacyLedger.runs``).
+
+    Its sigma and q, and the steps it took -- or, for a run without accounted steps (the
+    non-private baseline runs the same schedule without noise), its planned steps: with
+    sigma = 0 the prior-free adversary succeeds whenever a step sampled the target, so the
+    figure depends on how many steps there were.
+    """
+    query = RiskQuery(
+        sigma=run["noise_multiplier"],
+        sample_rate=run["sample_rate"],
+        steps=run["steps"] or run["planned_steps"],
+        dim=dim,
+        norm=norm,
+        mse_threshold=mse_threshold,
+        kappa=kappa,
+    )
+    return risk_block(query)
+
+
 def _p_mse(query: RiskQuery, sigma: float, eta: float | None = None) -> float:
     eta = query.mse_threshold if eta is None else eta
     if query.sample_rate == 1:

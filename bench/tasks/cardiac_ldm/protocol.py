@@ -90,7 +90,7 @@ class CardiacProtocol:
         return Scored(metrics, outputs, details)
 
     def risk(self, ctx: CellContext, ledger: PrivacyLedger) -> dict[str, Any]:
-        from bench.privacy.risk import RiskQuery, risk_block
+        from bench.privacy.risk import run_risk
 
         runs = ledger.runs
         if not runs:
@@ -99,17 +99,12 @@ class CardiacProtocol:
         dim = settings.risk_dim
         # The prior-free bound depends on the normalised error only (C cancels), so the
         # target norm is 1 and eta = r / dim: no statistic of the private data enters the
-        # record. Without DP (sigma 0) one step already reveals the record.
-        query = RiskQuery(
-            sigma=run["noise_multiplier"],
-            sample_rate=run["sample_rate"],
-            steps=max(1, run["steps"]),
-            dim=dim,
-            norm=1.0,
-            mse_threshold=settings.risk_nmse / dim,
+        # record.
+        risk = run_risk(
+            run, dim=dim, norm=1.0, mse_threshold=settings.risk_nmse / dim,
             kappa=settings.risk_kappa,
-        )
-        return {"run": run["name"], **risk_block(query)}
+        )  # fmt: skip
+        return {"run": run["name"], **risk}
 
 
 def _metrics(ctx, evaluators, artifact, test, generated, halves):

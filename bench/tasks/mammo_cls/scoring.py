@@ -26,7 +26,6 @@ from bench.tasks.mammo_cls.data import MammoData, load_data
 
 TARGET_NORM = 1.01  # recon-attack's convention: ||X|| just above C = 1, so clipping acts
 NO_RISK = {"private_data_touched": False, "note": "no model was trained on private data"}
-NON_PRIVATE = "non-private run (no noise): no reconstruction bound"
 DIGITS = 7  # significant digits of the recorded scores
 
 
@@ -116,21 +115,15 @@ def risk_of(settings, run: dict) -> dict:
     adversary has ``prior_size`` candidates. The prior-free adversary controls the model,
     so the bound does not depend on the architecture that was actually trained.
     """
-    from bench.privacy.risk import RiskQuery, risk_block
+    from bench.privacy.risk import run_risk
 
-    if run["noise_multiplier"] == 0:  # eps = inf: the ledger takes no accounted step
-        return {"sigma": 0.0, "sample_rate": run["sample_rate"], "note": NON_PRIVATE}
     dim = settings.image_size**2
-    return risk_block(
-        RiskQuery(
-            sigma=run["noise_multiplier"],
-            sample_rate=run["sample_rate"],
-            steps=max(run["steps"], 1),
-            dim=dim,
-            norm=TARGET_NORM,
-            mse_threshold=settings.nmse_threshold * TARGET_NORM**2 / dim,
-            kappa=1 / settings.prior_size,
-        )
+    return run_risk(
+        run,
+        dim=dim,
+        norm=TARGET_NORM,
+        mse_threshold=settings.nmse_threshold * TARGET_NORM**2 / dim,
+        kappa=1 / settings.prior_size,
     )
 
 

@@ -113,7 +113,12 @@ def test_every_dp_model_states_its_risk(records):
     assert risk["dim"] == 32 * 32 and risk["norm"] == 1.01
     assert {"p_mse_le", "rero", "threat_models"} <= set(risk)
     assert records[("vit-syn-only", "10")]["risk"]["private_data_touched"] is False
-    assert records[("dp-vit-real", "inf")]["risk"]["note"].startswith("non-private")
+    baseline = records[("dp-vit-real", "inf")]
+    risk, q = baseline["risk"], baseline["risk"]["sample_rate"]
+    # no noise: the prior-free adversary succeeds whenever one of the planned steps sampled
+    # the target (the ledger takes no accounted step without DP)
+    assert risk["sigma"] == 0 and risk["steps"] == baseline["config"]["epochs"] * round(1 / q)
+    assert risk["p_mse_le"] == pytest.approx(1 - (1 - q) ** risk["steps"])
 
 
 def test_dp_gan_budget_is_composed_with_the_classifier(tmp_path):
