@@ -43,6 +43,7 @@ from bench.privacy.budget import PrivacyBudget
 
 NEIGHBOURING = "add/remove one record"
 EVALUATION = "evaluation"  # the name of the task's scoring step on its held-out test data
+DIRECT_READ = "direct read by the method"  # PrivateData.unprotected: voids a finite epsilon
 
 
 class PrivacyViolation(RuntimeError):
@@ -103,10 +104,7 @@ class PrivateData:
     def unprotected(self, why: str):
         """The raw records. Recorded as an unprotected access: no finite epsilon is then
         claimed for the cell (its record is refused unless epsilon = inf)."""
-        self._ledger._accesses.append(
-            PrivateStep("direct read by the method", self.name, f"none: {why}")
-        )
-        self._ledger._unprotected = True
+        self._ledger._accesses.append(PrivateStep(DIRECT_READ, self.name, f"none: {why}"))
         return self._content
 
     def _dataset(self):
@@ -190,7 +188,6 @@ class PrivacyLedger:
     _accesses: list[PrivateStep] = field(default_factory=list)
     _public: list[dict] = field(default_factory=list)
     _share_used: float = 0.0
-    _unprotected: bool = False
 
     # -- the task's side ---------------------------------------------------------------
 
@@ -248,9 +245,8 @@ class PrivacyLedger:
             self._runs.append(_Run(name, data.name, cal, math.inf, list, data.transforms))
             return Mechanism(cal, math.inf, None)
         accountant = make_accountant(budget.accountant)
-        run = _Run(name, data.name, cal, max_grad_norm, lambda: list(accountant.history))
-        run.transforms = data.transforms
-        self._runs.append(run)
+        history = lambda: list(accountant.history)  # noqa: E731  (read after training)
+        self._runs.append(_Run(name, data.name, cal, max_grad_norm, history, data.transforms))
         return Mechanism(cal, max_grad_norm, accountant)
 
     def train(
@@ -343,7 +339,7 @@ class PrivacyLedger:
         """The record's privacy block; raises :class:`PrivacyViolation` for a claim that
         cannot be certified (achieved above target, an unprotected read at finite eps)."""
         budget = self.budget
-        if budget.is_private and self._unprotected:
+        if budget.is_private and self._read_directly():
             raise PrivacyViolation(
                 "the method read private records without protection "
                 "(PrivateData.unprotected): no finite epsilon can be claimed; run it at eps=inf"
@@ -396,9 +392,12 @@ class PrivacyLedger:
             return b
         return PrivacyBudget(b.epsilon * share, b.delta * share, b.accountant)
 
+    def _read_directly(self) -> bool:
+        return any(step.name == DIRECT_READ for step in self._accesses)
+
     def _achieved_field(self, achieved: float) -> float | None:
         """0 when nothing was trained on private data, ``null`` when not private."""
-        if self._unprotected or (self._runs and not math.isfinite(achieved)):
+        if self._read_directly() or (self._runs and not math.isfinite(achieved)):
             return None
         return achieved if self._runs else 0.0
 
@@ -428,7 +427,7 @@ class PrivacyLedger:
 
 
 def _steps(run: _Run) -> int:
-    return sum(int(t) for _, _, t in run.history()) if run.history() else 0
+    return sum(int(t) for _, _, t in run.history())
 
 
 def _share(run: _Run, budget: PrivacyBudget) -> float:
