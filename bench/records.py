@@ -60,6 +60,11 @@ def config_hash(config_dict: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def cell_config(ctx: CellContext) -> dict[str, Any]:
+    """What a cell's ``config_hash`` covers: the method's config and the task's protocol."""
+    return {"method": config_to_dict(ctx.config), "protocol": config_to_dict(ctx.settings)}
+
+
 def build_record(
     ctx: CellContext,
     dataset: dict[str, Any],
@@ -72,8 +77,8 @@ def build_record(
     ``scored`` comes from the task's scoring, ``privacy`` from the ledger, ``risk`` from
     the task's risk of the ledger's runs: nothing here was written by the method.
     """
-    config = config_to_dict(ctx.config)
-    protocol = config_to_dict(ctx.settings)
+    settings = cell_config(ctx)
+    config, protocol = settings["method"], settings["protocol"]
     return {
         "schema_version": SCHEMA_VERSION,
         "task": ctx.task.name,
@@ -85,7 +90,7 @@ def build_record(
         "dataset": dataset,
         "config": config,
         "protocol": protocol,
-        "config_hash": config_hash({"method": config, "protocol": protocol}),
+        "config_hash": config_hash(settings),
         "code": code_version(),
         "environment": environment(ctx.device),
         "privacy": privacy,

@@ -15,11 +15,18 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.config import apply_overrides, config_to_dict, override_keys
+from bench.config import apply_overrides, override_keys
 from bench.datasets import DATASETS, accepts, require_root
 from bench.errors import BenchError, DatasetError, RecordError
 from bench.privacy.budget import PrivacyBudget
-from bench.records import build_record, config_hash, load_record, record_path, write_record
+from bench.records import (
+    build_record,
+    cell_config,
+    config_hash,
+    load_record,
+    record_path,
+    write_record,
+)
 from bench.registry import unknown_name_message
 from bench.tasks import get_method, get_task
 from bench.tasks.base import Cell, CellContext, Prepared, TaskSpec
@@ -198,7 +205,7 @@ def method_config(request: RunRequest, method: str):
     """The method's config for the profile, with the overrides that name its fields.
 
     An override applies to every selected method that has the field, so that
-    ``--set trials=100`` changes all attacks at once.
+    ``--set lr=1e-4`` changes every selected method that has a learning rate.
     """
     config = get_method(request.task, method).configs[request.profile]
     keys = set(override_keys(config))
@@ -215,11 +222,6 @@ def protocol_settings(request: RunRequest):
     n = len(PROTOCOL_PREFIX)
     changes = {k[n:]: v for k, v in request.overrides.items() if k.startswith(PROTOCOL_PREFIX)}
     return apply_overrides(settings, changes) if changes else settings
-
-
-def cell_config(ctx: CellContext) -> dict:
-    """What the config hash covers: the method's settings and the task's protocol."""
-    return {"method": config_to_dict(ctx.config), "protocol": config_to_dict(ctx.settings)}
 
 
 def _seed_everything(seed: int) -> None:
