@@ -16,7 +16,7 @@ threat model allows, and scores the answer against the target it kept.
 Importing this module loads no torch (``bench list`` stays fast).
 
 Example:
-    >>> settings = ReconSettings.for_profile("smoke")
+    >>> settings = PROFILES["smoke"]
     >>> settings.threat_model("prior_free").trials, KNOWLEDGE["informed"]
     (60, 'candidates')
 """
@@ -114,10 +114,6 @@ class ReconSettings:
         if name not in KNOWLEDGE:
             raise KeyError(f"unknown threat model {name!r}; known: {', '.join(KNOWLEDGE)}")
         return getattr(self, name)
-
-    @classmethod
-    def for_profile(cls, profile: str) -> ReconSettings:
-        return PROFILES[profile]
 
 
 PROFILES = {
