@@ -1,9 +1,10 @@
-"""The worked example of docs/add-a-method.md, installed as a user would and run by the CLI.
+"""The worked examples of docs/add-a-method.md, installed as a user would and run by the CLI.
 
-pip builds the example package with its own build backend and installs it into a
-temporary ``--target`` folder (no network, nothing left in the environment); the suite
-then finds ``norm-prior`` through the ``bench.methods`` entry point in a fresh process,
-so this test session's registries stay untouched.
+pip builds the example package with its own build backend and installs it, once per
+module, into a temporary ``--target`` folder (no network, nothing left in the
+environment); the suite then finds ``norm-prior``, ``dp-linear`` and ``mean-volume``
+through the ``bench.methods`` entry point in fresh processes, so this test session's
+registries stay untouched.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def installed(tmp_path) -> dict[str, str]:
-    """The environment of a Python that has the example installed."""
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict[str, str]:
+    """The environment of a Python that has the examples installed."""
+    tmp_path = tmp_path_factory.mktemp("plugin")
     source = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the source
     shutil.copytree(
         HERE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "test_*")
@@ -43,19 +45,24 @@ def _bench(env, *argv) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
 
+def _smoke_records(env, task: str, method: str, out: Path) -> list[dict]:
+    """``bench run`` of ``method`` at the smoke profile, eps 10 and inf: its two records."""
+    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
+    run = _bench(env, "run", "--task", task, "--methods", method, *grid)
+    assert run.returncode == 0, run.stderr
+    folder = next(out.glob(f"{task}@v*")) / method
+    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
+    assert [r["epsilon"] for r in records] == ["10", "inf"]
+    return records
+
+
 def test_installed_plugin_is_listed_and_runs(installed, tmp_path):
     from bench.privacy.accounting import calibrate
     from bench.privacy.budget import PrivacyBudget
 
     listed = _bench(installed, "list")
     assert listed.returncode == 0 and "norm-prior: prior-free attack projected" in listed.stdout
-    out = tmp_path / "runs"
-    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
-    run = _bench(installed, "run", "--task", "recon-attack", "--methods", "norm-prior", *grid)
-    assert run.returncode == 0, run.stderr
-    folder = out / "recon-attack@v2" / "norm-prior"
-    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
-    assert [r["epsilon"] for r in records] == ["10", "inf"]
+    records = _smoke_records(installed, "recon-attack", "norm-prior", tmp_path / "runs")
     private, baseline = records
     threat = private["protocol"]["prior_free"]
     assert private["method"] == "norm-prior" and private["metrics"]["trials"] == threat["trials"]
@@ -75,21 +82,17 @@ def test_the_session_never_sees_the_plugin():
     assert "norm-prior" not in [m.name for m in methods_of("recon-attack")]
 
 
-def test_the_docs_show_the_example_verbatim():
-    source = (HERE / "pmb_example_attack" / "__init__.py").read_text()
+@pytest.mark.parametrize(
+    "package", ["pmb_example_attack", "pmb_example_classifier", "pmb_example_generator"]
+)
+def test_the_docs_show_the_example_verbatim(package):
+    source = (HERE / package / "__init__.py").read_text()
     page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
     assert source[source.index("from dataclasses import") :] in page
 
 
 def test_installed_generator_plugin_runs_the_cardiac_task(installed, tmp_path):
-    out = tmp_path / "runs"
-    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
-    run = _bench(installed, "run", "--task", "cardiac-ldm", "--methods", "mean-volume", *grid)
-    assert run.returncode == 0, run.stderr
-    folder = out / "cardiac-ldm@v2" / "mean-volume"
-    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
-    assert [r["epsilon"] for r in records] == ["10", "inf"]
-    private = records[0]
+    private = _smoke_records(installed, "cardiac-ldm", "mean-volume", tmp_path / "runs")[0]
     assert 0 < private["privacy"]["achieved_epsilon"] <= 10
     steps = [s["name"] for s in private["privacy"]["private_data_steps"]]
     assert steps == ["mean volume per phase", "evaluation"]
@@ -98,32 +101,13 @@ def test_installed_generator_plugin_runs_the_cardiac_task(installed, tmp_path):
     assert private["scoring"]["artifact"] == {"kind": "DP mean volume per phase"}
 
 
-def test_the_docs_show_the_generator_example_verbatim():
-    source = (HERE / "pmb_example_generator" / "__init__.py").read_text()
-    page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
-    assert source[source.index("from dataclasses import") :] in page
-
-
 def test_installed_classifier_plugin_runs_the_mammo_task(installed, tmp_path):
     listed = _bench(installed, "list")
     assert listed.returncode == 0 and "dp-linear: DP logistic regression" in listed.stdout
-    out = tmp_path / "runs"
-    grid = ["--profile", "smoke", "--eps", "10,inf", "--seeds", "0", "--out", out]
-    run = _bench(installed, "run", "--task", "mammo-cls", "--methods", "dp-linear", *grid)
-    assert run.returncode == 0, run.stderr
-    folder = out / "mammo-cls@v2" / "dp-linear"
-    records = [json.loads(p.read_text()) for p in sorted(folder.rglob("seed=*.json"))]
-    assert [r["epsilon"] for r in records] == ["10", "inf"]
-    private = records[0]
+    private = _smoke_records(installed, "mammo-cls", "dp-linear", tmp_path / "runs")[0]
     assert 0 < private["privacy"]["achieved_epsilon"] <= 10
     steps = [s["name"] for s in private["privacy"]["private_data_steps"]]
     assert steps == ["logistic regression", "evaluation"]
     assert 0 <= private["metrics"]["auroc_internal"] <= 1
     assert len(private["outputs"]["internal"]["score"]) == private["protocol"]["n_test"]
     assert private["scoring"]["method"] == {"parameters": 32 * 32 * 2 + 2}
-
-
-def test_the_docs_show_the_classifier_example_verbatim():
-    source = (HERE / "pmb_example_classifier" / "__init__.py").read_text()
-    page = (HERE.parents[1] / "docs" / "add-a-method.md").read_text()
-    assert source[source.index("from dataclasses import") :] in page
