@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,9 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import Dataset
 
-from bench.privacy.ledger import PrivacyLedger, PrivateData, Training
+from bench.privacy.ledger import PrivacyLedger, PrivateData, Training, training_for
 
 FLIPS = 4  # identity, horizontal, vertical, both: the paper's augmentation
 
@@ -118,24 +117,18 @@ def training_of(
 ) -> Training:
     """The objects to train ``module`` with: DP through ``ledger`` for private records, a
     plain shuffled loader for public tensors (or a public Dataset)."""
-    optimizer = _optimizer(params, config)
-    if isinstance(data, PrivateData):
-        if ledger is None:
-            raise ValueError("private records train only through their ledger")
-        return ledger.train(
-            module,
-            optimizer,
-            data,
-            batch_size=config.batch_size,
-            epochs=config.epochs,
-            max_grad_norm=config.max_grad_norm,
-            name=name,
-            share=share,
-            noise_generator=generator,
-        )
-    dataset = data if isinstance(data, Dataset) else TensorDataset(*data)
-    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True)
-    return Training(module, optimizer, loader, None, math.inf)
+    return training_for(
+        module,
+        _optimizer(params, config),
+        data,
+        ledger=ledger,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        max_grad_norm=config.max_grad_norm,
+        name=name,
+        share=share,
+        noise_generator=generator,
+    )
 
 
 def fit(

@@ -258,7 +258,20 @@ def train_cgan(
     opt_g = torch.optim.Adam(g.parameters(), lr=schedule.lr_g, betas=betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=schedule.lr_d, betas=betas)
     d.train()  # opacus refuses a module in eval mode
-    training = _discriminator_training(d, opt_d, data, schedule, ledger, share, generator)
+    from bench.privacy.ledger import training_for
+
+    training = training_for(
+        d,
+        opt_d,
+        data,
+        ledger=ledger,
+        batch_size=schedule.batch_size,
+        epochs=schedule.epochs,
+        max_grad_norm=schedule.max_grad_norm,
+        name="cGAN discriminator training",
+        share=share,
+        noise_generator=generator,
+    )
     epochs = range(1, schedule.epochs + 1)
     for epoch in progress(epochs, desc="GAN", unit="epoch") if progress else epochs:
         for real, real_labels in training.data_loader:
@@ -269,29 +282,6 @@ def train_cgan(
         select.restore(g)
     g.eval()
     return training
-
-
-def _discriminator_training(d, opt_d, data, schedule, ledger, share, generator):
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from bench.privacy.ledger import PrivateData, Training
-
-    if isinstance(data, PrivateData):
-        if ledger is None:
-            raise ValueError("private records train only through their ledger")
-        return ledger.train(
-            d,
-            opt_d,
-            data,
-            batch_size=schedule.batch_size,
-            epochs=schedule.epochs,
-            max_grad_norm=schedule.max_grad_norm,
-            name="cGAN discriminator training",
-            share=share,
-            noise_generator=generator,
-        )
-    loader = DataLoader(TensorDataset(*data), batch_size=schedule.batch_size, shuffle=True)
-    return Training(d, opt_d, loader, None, math.inf)
 
 
 @dataclass

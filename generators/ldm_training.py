@@ -17,15 +17,13 @@ of the batch, which gives the gradient of the whole batch's mean.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, TensorDataset
 
-from bench.privacy.ledger import PrivacyLedger, PrivateData, Training
+from bench.privacy.ledger import PrivacyLedger, PrivateData, Training, public_training
 from generators.ldm import diffusion_loss, drop_attributes, make_scheduler
 from generators.ldm_config import DiffusionConfig, TrainSchedule
 
@@ -79,14 +77,14 @@ def pretrain_denoiser(
     progress: Callable[..., Iterable] = _no_progress,
 ) -> Training:
     """Train ``model`` in place on *public* latents without DP (the same loop)."""
-    loader = DataLoader(
-        TensorDataset(latents, attributes),
-        batch_size=schedule.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
     optimizer = torch.optim.Adam(_trainable(model), lr=schedule.lr)
-    training = Training(model, optimizer, loader, None, math.inf)
+    training = public_training(
+        model,
+        optimizer,
+        (latents, attributes),
+        batch_size=schedule.batch_size,
+        loader_generator=torch.Generator().manual_seed(seed),
+    )
     return _run(training, schedule, diffusion, seed, device, progress)
 
 

@@ -146,6 +146,51 @@ class Training:
             return float(self.engine.accountant.get_epsilon(delta=self.calibration.budget.delta))
 
 
+def public_training(module, optimizer, data, *, batch_size: int, loader_generator=None) -> Training:
+    """The same :class:`Training` objects for *public* records (a tuple of tensors or a
+    Dataset): a plain shuffled loader, no clipping, no noise, nothing to account.
+
+    One loop then serves public pre-training and private training alike.
+    """
+    from torch.utils.data import DataLoader, TensorDataset
+
+    dataset = TensorDataset(*data) if isinstance(data, tuple) else data
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=loader_generator)
+    return Training(module, optimizer, loader, None, math.inf)
+
+
+def training_for(
+    module,
+    optimizer,
+    data,
+    *,
+    ledger: PrivacyLedger | None,
+    batch_size: int,
+    epochs: int,
+    max_grad_norm: float,
+    name: str,
+    share: float = 1.0,
+    noise_generator=None,
+) -> Training:
+    """:meth:`PrivacyLedger.train` for the ledger's private records, :func:`public_training`
+    for public ones: for a training loop that serves both."""
+    if not isinstance(data, PrivateData):
+        return public_training(module, optimizer, data, batch_size=batch_size)
+    if ledger is None:
+        raise ValueError("private records train only through their ledger")
+    return ledger.train(
+        module,
+        optimizer,
+        data,
+        batch_size=batch_size,
+        epochs=epochs,
+        max_grad_norm=max_grad_norm,
+        name=name,
+        share=share,
+        noise_generator=noise_generator,
+    )
+
+
 @dataclass(frozen=True)
 class Mechanism:
     """A calibrated DP-SGD mechanism handed to the task's own release code (recon-attack).
@@ -456,4 +501,6 @@ __all__: Sequence[str] = (
     "PrivateData",
     "PrivateStep",
     "Training",
+    "public_training",
+    "training_for",
 )
