@@ -8,13 +8,6 @@ the *public* data (privacy rule 1: no statistic of the private data enters the m
 outside DP-SGD) and keeps missing values at -1, which then lies outside the range of any
 present value. :class:`AttributeEmbedder` is the paper's embedder: one Linear(1 -> 16) +
 SELU per attribute (one token each) and one self-attention layer over the 14 tokens.
-
-Example:
-    >>> import numpy as np
-    >>> public = np.array([[0.0] * 14, [10.0] * 14], np.float32)
-    >>> scaler = AttributeScaler.fit(public)
-    >>> scaler.transform(np.array([[5.0] * 13 + [-1.0]], np.float32))[0, [0, 13]].tolist()
-    [0.5, -1.0]
 """
 
 from __future__ import annotations
