@@ -25,6 +25,7 @@ GRID = [
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # ~35 s: a real kill -9 mid-grid and a resume (opt-in: pytest -m slow)
 def test_kill_and_resume(tmp_path):
     out = tmp_path / "runs"
     cmd = [sys.executable, "-m", "bench", *GRID, "--out", str(out)]

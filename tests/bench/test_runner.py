@@ -92,6 +92,7 @@ def test_summary_aggregates_over_seeds(toy_task, tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # ~20 s: a submitit job array (opt-in: pytest -m slow)
 def test_submitit_launcher_runs_cells_as_a_job_array(tmp_path):
     # Jobs run in fresh processes, so the task must be a registered built-in one.
     request = RunRequest(

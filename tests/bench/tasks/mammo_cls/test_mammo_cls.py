@@ -121,6 +121,7 @@ def test_every_dp_model_states_its_risk(records):
     assert risk["p_mse_le"] == pytest.approx(1 - (1 - q) ** risk["steps"])
 
 
+@pytest.mark.slow  # ~22 s: a DP GAN and a DP classifier composed (opt-in: pytest -m slow)
 def test_dp_gan_budget_is_composed_with_the_classifier(tmp_path):
     request = _request(
         tmp_path,
