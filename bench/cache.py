@@ -1,12 +1,27 @@
-"""The user cache directory (never inside the installed package) and atomic JSON files."""
+"""The user cache directory (never inside the installed package), its index, atomic files.
+
+Every cache entry (a calibration, a preprocessed dataset, a public checkpoint) is
+recorded in the cache's *index* when it is written: ``index/<entry path>.sha256`` holds
+the SHA-256 of the entry's bytes, in a folder apart from the entry, keyed by the entry's
+path (which is itself a hash of the entry's inputs). A reader calls
+:func:`entry_problem` before it trusts an entry: an entry without an index record, or
+whose bytes no longer match it (edited, zeroed, truncated, its side-car rewritten), is
+discarded with one warning naming the file and rebuilt. This guards against accidents
+and casual edits; someone who rewrites the entry *and* its index record is not caught
+here (the leaderboard re-runs and audits for that, see docs/leaderboards.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("bench.cache")
 
 
 def cache_dir(*parts: str) -> Path:
@@ -21,6 +36,91 @@ def cache_dir(*parts: str) -> Path:
     path = Path(root, *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _cache_root() -> Path:
+    return cache_dir()
+
+
+def bytes_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _index_path(entry: Path) -> Path:
+    entry = Path(entry).resolve()
+    root = _cache_root().resolve()
+    if not entry.is_relative_to(root):
+        raise ValueError(f"{entry} is not inside the cache {root}")
+    relative = entry.relative_to(root)
+    return root / "index" / relative.parent / f"{relative.name}.sha256"
+
+
+def index_entry(entry: Path) -> str:
+    """Record the SHA-256 of the cache entry ``entry`` in the index; returns it.
+
+    Call it after the entry has been renamed into place.
+    """
+    sha = bytes_sha256(entry)
+    index = _index_path(entry)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=index.parent, prefix=f".{index.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(sha + "\n")
+        os.replace(tmp, index)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha
+
+
+def entry_problem(entry: Path) -> str | None:
+    """Why the existing cache entry ``entry`` may not be used, or ``None`` if it may.
+
+    The reasons: it has no index record (written by an older version, or its record was
+    lost), or its bytes differ from the record (edited, truncated, replaced).
+    """
+    index = _index_path(entry)
+    try:
+        recorded = index.read_text(encoding="utf-8").strip()
+    except OSError:
+        return "it has no record in the cache index"
+    try:
+        actual = bytes_sha256(entry)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if actual != recorded:
+        return "its content differs from the SHA-256 recorded in the cache index"
+    return None
+
+
+def discard_entry(entry: Path, why: str, what: str) -> None:
+    """Remove a cache entry that failed its check, saying so once (and its index record)."""
+    log.warning("%s %s is not used: %s; rebuilding it", what, entry, why)
+    Path(entry).unlink(missing_ok=True)
+    try:
+        _index_path(entry).unlink(missing_ok=True)
+    except ValueError:
+        pass
+
+
+def verified_entry(entry: Path, what: str) -> bool:
+    """True when ``entry`` exists and matches its index record; a failing entry is discarded.
+
+    ``what`` names the entry in the warning (e.g. "cached calibration").
+    """
+    if not Path(entry).exists():
+        return False
+    why = entry_problem(entry)
+    if why is None:
+        return True
+    discard_entry(entry, why, what)
+    return False
 
 
 STALE_AFTER_S = 3600.0  # a temp file this old belongs to a writer that was killed
