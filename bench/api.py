@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.cache import remove_stale_temp_files
+from bench.cache import cache_dir, remove_stale_temp_files
 from bench.errors import BenchError, RecordError
 from bench.records import iter_records, task_dir
 from bench.runner import CellStatus, RunRequest, expand_cells, is_finished, validate_request
@@ -31,6 +31,7 @@ def run(request: RunRequest, launcher: str = "local", **launcher_params) -> RunR
 
     task = validate_request(request)
     remove_stale_temp_files(task_dir(request.out, task.name, task.version))
+    remove_stale_temp_files(cache_dir())  # a killed checkpoint or dataset write
     launch = get_launcher(launcher)
     cells = expand_cells(request)
     todo = [cell for cell in cells if not is_finished(request, cell)]

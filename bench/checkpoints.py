@@ -4,9 +4,12 @@ What a task trains on public data (autoencoders, pre-trained models, GANs, evalu
 is cached in the user cache directory under a hash of what made it (configs, data
 identity, seed), so that a grid trains it once. A checkpoint is a ``torch.save`` of
 tensors only (loaded with ``weights_only=True``: no pickled code runs) with a JSON
-side-car that holds its SHA-256 and the key; a file whose hash or key does not match,
-or weights that do not fit the model, raise :class:`CheckpointError` instead of being
-used silently.
+side-car that holds its SHA-256 and the key. A user's file whose hash does not match its
+side-car, or weights that do not fit the model, raise :class:`CheckpointError` instead
+of being used silently. A *cache entry* is also recorded in the cache index
+(:mod:`bench.cache`): one whose bytes no longer match the index (edited, zeroed,
+truncated, its side-car deleted or rewritten) is discarded with one warning and rebuilt
+(:func:`store_entry` / :func:`load_entry`).
 
 Example:
     >>> key_of({"kind": "autoencoder", "seed": 0}) == key_of({"seed": 0, "kind": "autoencoder"})
@@ -16,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.cache import cache_dir, write_json_atomic
+from bench.cache import cache_dir, index_entry, verified_entry, write_json_atomic
 from bench.config import json_ready
 from bench.errors import BenchError
 
@@ -53,11 +57,18 @@ def write_checkpoint(path: Path, state: dict, meta: dict[str, Any]) -> str:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    cpu = {k: v.detach().cpu() for k, v in state.items()}
+    # Serialised in memory: torch.save to a path names the archive after the file, and a
+    # random temp name would make the bytes (and the SHA-256 the record keeps) differ
+    # between two runs that trained identical weights.
+    buffer = io.BytesIO()
+    torch.save({"state_dict": cpu, "meta": json.dumps(json_ready(meta))}, buffer)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        cpu = {k: v.detach().cpu() for k, v in state.items()}
-        torch.save({"state_dict": cpu, "meta": json.dumps(json_ready(meta))}, tmp)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(buffer.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
         sha = file_sha256(Path(tmp))
         write_json_atomic(path.with_suffix(".json"), {"sha256": sha, "meta": json_ready(meta)})
         os.replace(tmp, path)
@@ -105,6 +116,25 @@ def load_into(module, state: dict, what: str) -> None:
         ) from None
 
 
+def store_entry(path: Path, state: dict, meta: dict[str, Any]) -> str:
+    """Write the cache entry ``path`` (see :func:`write_checkpoint`) and index it."""
+    write_checkpoint(path, state, meta)
+    return index_entry(path)
+
+
+def load_entry(path: Path, what: str) -> tuple[dict, dict[str, Any], str] | None:
+    """(state, meta, SHA-256) of the cache entry ``path``, or ``None`` to rebuild it.
+
+    ``None`` on a miss, and for an entry that fails the cache index (it is then removed
+    with one warning naming it).
+    """
+    path = Path(path)
+    if not verified_entry(path, what):
+        path.with_suffix(".json").unlink(missing_ok=True)
+        return None
+    return read_checkpoint(path, what)
+
+
 def cached(
     task: str, kind: str, key: dict[str, Any], build: Callable[[], tuple[dict, dict]]
 ) -> tuple[dict, dict[str, Any], str]:
@@ -112,15 +142,16 @@ def cached(
 
     ``build`` returns (state dict, meta). The stored meta must repeat the key: a file
     under the right name made from another description is refused. Entries live in the
-    user cache directory under ``task/kind/``.
+    user cache directory under ``task/kind/``; one that fails the cache index is rebuilt.
     """
     path = cache_dir(task, kind) / f"{key_of(key)}.pt"
-    if path.exists():
-        state, meta, sha = read_checkpoint(path, f"cached {kind}")
+    entry = load_entry(path, f"cached {kind}")
+    if entry is not None:
+        state, meta, sha = entry
         if meta.get("key") != json_ready(key):
             raise CheckpointError(f"cached {kind} {path} was made for another key; delete it")
         return state, meta, sha
     state, meta = build()
     meta = {**meta, "key": json_ready(key)}
-    sha = write_checkpoint(path, state, meta)
+    sha = store_entry(path, state, meta)
     return state, meta, sha

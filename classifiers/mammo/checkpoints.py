@@ -6,10 +6,11 @@ cached in the user cache directory, keyed by a hash of everything they depend on
 (configuration, data, seed, code format), so a grid trains each once. Each one is trained
 under its own seeded RNG, so its weights do not depend on which cell trained it first.
 
-The files are :mod:`bench.checkpoints` checkpoints (tensors only, loaded with
-``weights_only=True``, with a SHA-256 side-car) whose meta states the format, kind, key
-and shape; one that is corrupt or made for another configuration is a clear
-:class:`~bench.errors.BenchError`, never silently used or overwritten.
+The files are :mod:`bench.checkpoints` cache entries (tensors only, loaded with
+``weights_only=True``, recorded in the cache index) whose meta states the format, kind,
+key and shape. An entry whose bytes changed since it was written is discarded with a
+warning and retrained; a user's file that is corrupt or made for another configuration
+is a clear :class:`~bench.errors.BenchError`, never silently used or overwritten.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from typing import Any
 import torch
 
 from bench.cache import cache_dir
-from bench.checkpoints import CheckpointError, file_sha256, read_checkpoint, write_checkpoint
+from bench.checkpoints import (
+    CheckpointError,
+    file_sha256,
+    load_entry,
+    read_checkpoint,
+    store_entry,
+    write_checkpoint,
+)
 from bench.errors import BenchError
 
 FORMAT = "privmedbench/mammo-cls/2"  # the file layout (2: bench.checkpoints files)
@@ -62,7 +70,11 @@ def cache_path(kind: str, key: str) -> Path:
 
 def save_checkpoint(path: Path, kind: str, key: str, meta: dict, state: dict) -> None:
     """Write atomically (temp file + rename): a killed run leaves no partial checkpoint."""
-    write_checkpoint(path, state, {"format": FORMAT, "kind": kind, "key": key, "meta": meta})
+    write_checkpoint(path, state, _blob(kind, key, meta))
+
+
+def _blob(kind: str, key: str, meta: dict) -> dict:
+    return {"format": FORMAT, "kind": kind, "key": key, "meta": meta}
 
 
 def load_checkpoint(path: Path, kind: str, meta: dict, key: str | None = None):
@@ -73,6 +85,10 @@ def load_checkpoint(path: Path, kind: str, meta: dict, key: str | None = None):
         state, blob, _ = read_checkpoint(path, f"{kind} checkpoint")
     except CheckpointError as exc:  # truncated, foreign or tampered files all land here
         raise BenchError(f"corrupt {kind} checkpoint {path} ({exc}); delete it") from None
+    return _checked(path, kind, meta, key, state, blob)
+
+
+def _checked(path: Path, kind: str, meta: dict, key: str | None, state: dict, blob: dict):
     if blob.get("format") != FORMAT or blob.get("kind") != kind:
         raise BenchError(
             f"{path} is not a mammo-cls {kind} checkpoint ({FORMAT}); delete it if it is a "
@@ -103,11 +119,12 @@ def cached(kind: str, key: str, meta: dict, make, train, *, store: bool = True):
         if not store:
             stored = {**meta, **(train(module) or {})}
             return module.cpu().eval(), stored
-        if path.exists():
-            state, stored = load_checkpoint(path, kind, meta, key)
+        entry = load_entry(path, f"cached {kind}")
+        if entry is not None:
+            state, stored = _checked(path, kind, meta, key, entry[0], entry[1])
             module.load_state_dict(state)
             return module.eval(), stored
         stored = {**meta, **(train(module) or {})}
     module.cpu()  # trained on any device; cached and handed out on the CPU
-    save_checkpoint(path, kind, key, stored, module.state_dict())
+    store_entry(path, module.state_dict(), _blob(kind, key, stored))
     return module.eval(), stored
