@@ -28,23 +28,29 @@ class RunResult:
 def run(request: RunRequest, launcher: str = "local", **launcher_params) -> RunResult:
     """Run every unfinished cell of ``request`` and write the summary of the grid."""
     from bench.launchers import get_launcher
+    from bench.locks import folder_lock
 
     task = validate_request(request)
-    remove_stale_temp_files(task_dir(request.out, task.name, task.version))
-    remove_stale_temp_files(cache_dir())  # a killed checkpoint or dataset write
-    launch = get_launcher(launcher)
-    cells = expand_cells(request)
-    todo = [cell for cell in cells if not is_finished(request, cell)]
-    done = [CellStatus(c, "skipped", request.out) for c in cells if c not in todo]
-    statuses = done + (launch(request, todo, **launcher_params) if todo else [])
     summary_dir = task_dir(request.out, task.name, task.version)
-    table = summarise(summary_dir) if summary_dir.exists() else ""
+    launch = get_launcher(launcher)
+    with folder_lock(summary_dir):  # a second run on this --out refuses, naming this one
+        remove_stale_temp_files(summary_dir)
+        remove_stale_temp_files(cache_dir())  # a killed checkpoint or dataset write
+        cells = expand_cells(request)
+        todo = [cell for cell in cells if not is_finished(request, cell)]
+        done = [CellStatus(c, "skipped", request.out) for c in cells if c not in todo]
+        statuses = done + (launch(request, todo, **launcher_params) if todo else [])
+        table = summarise(summary_dir) if any(summary_dir.rglob("seed=*.json")) else ""
     return RunResult(statuses, table, summary_dir)
 
 
-def summarise(run_dir: Path) -> str:
-    """Write and return the summary of a task folder (``<out>/<task>@v<version>``)."""
-    from bench.summary import write_summary
+def summarise(run_dir: Path, write: bool = True) -> str:
+    """The summary table of a task folder (``<out>/<task>@v<version>``).
+
+    With ``write`` (what ``bench run`` does) ``summary.md``/``.csv``/``.png`` are written
+    beside the records; ``bench show`` only reads.
+    """
+    from bench.summary import summary_table, write_summary
 
     task_name, version = _parse_task_dir(run_dir)
     task = get_task(task_name)
@@ -56,7 +62,7 @@ def summarise(run_dir: Path) -> str:
     records = iter_records(run_dir)
     if not records:
         raise RecordError(f"no records in {run_dir}")
-    return write_summary(task, records, run_dir)
+    return write_summary(task, records, run_dir) if write else summary_table(task, records)[1]
 
 
 def task_dirs(run_dir: Path) -> list[Path]:

@@ -13,6 +13,7 @@ here (the leaderboard re-runs and audits for that, see docs/leaderboards.md).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -103,10 +104,8 @@ def discard_entry(entry: Path, why: str, what: str) -> None:
     """Remove a cache entry that failed its check, saying so once (and its index record)."""
     log.warning("%s %s is not used: %s; rebuilding it", what, entry, why)
     Path(entry).unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(ValueError):  # an entry outside the cache has no record
         _index_path(entry).unlink(missing_ok=True)
-    except ValueError:
-        pass
 
 
 def verified_entry(entry: Path, what: str) -> bool:

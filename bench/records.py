@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import platform
 import subprocess
 from pathlib import Path
@@ -110,10 +111,10 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
 def load_record(path: Path) -> dict[str, Any]:
     """Read and minimally validate a record; a corrupt file raises :class:`RecordError`."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = parse_strict_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecordError(f"no record at {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise RecordError(f"corrupt record {path}: {exc}") from None
     missing = (
         [key for key in REQUIRED_KEYS if key not in record]
@@ -122,7 +123,43 @@ def load_record(path: Path) -> dict[str, Any]:
     )
     if missing:
         raise RecordError(f"record {path} lacks {', '.join(missing)}")
+    problem = metrics_problem(record["metrics"])
+    if problem:
+        raise RecordError(f"record {path}: {problem}")
     return record
+
+
+def parse_strict_json(text: str) -> Any:
+    """``json.loads`` that refuses NaN and Infinity (records are strict JSON).
+
+    >>> parse_strict_json('{"auroc": NaN}')
+    Traceback (most recent call last):
+    ...
+    ValueError: NaN is not strict JSON (records hold finite numbers or null)
+    """
+
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not strict JSON (records hold finite numbers or null)")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def metrics_problem(metrics: Any) -> str | None:
+    """Why a record's ``metrics`` block is malformed, or ``None``.
+
+    Each metric is a finite number, or null where the task leaves it undefined; a
+    string, a boolean or a nested value is refused.
+    """
+    if not isinstance(metrics, dict):
+        return f"metrics must be an object of name -> number, not {type(metrics).__name__}"
+    for name, value in metrics.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"metric {name} is {value!r}, not a number"
+        if not math.isfinite(value):
+            return f"metric {name} is {value}, not a finite number"
+    return None
 
 
 def iter_records(root: Path) -> list[dict[str, Any]]:
@@ -135,6 +172,8 @@ def code_version() -> dict[str, Any]:
     """The package version and, when the code is a git checkout, its commit."""
     version: dict[str, Any] = {"package": "privmedbench", "version": bench.__version__}
     root = Path(bench.__file__).resolve().parent.parent
+    # read-only queries: --no-optional-locks keeps `git status` from taking
+    # .git/index.lock, which would make the user's own git commands fail meanwhile
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -145,7 +184,7 @@ def code_version() -> dict[str, Any]:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
             cwd=root,
             capture_output=True,
             text=True,
@@ -169,6 +208,10 @@ def environment(device: str) -> dict[str, Any]:
         "opacus": opacus.__version__,
         "device": device,
     }
+    if device.partition(":")[0] == "cpu":
+        # results depend on the thread count (reductions split differently): a record
+        # states it, and a resumed grid must run with the same
+        env["threads"] = torch.get_num_threads()
     if device.startswith("cuda"):
         env["device_name"] = torch.cuda.get_device_name(torch.device(device))
     return env

@@ -104,38 +104,81 @@ def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
 
 
 def is_finished(request: RunRequest, cell: Cell) -> bool:
-    """True when the cell's record exists and was made by the same profile and config.
+    """True when the cell's record exists and was made with the same settings.
 
-    A record of another profile or config under the same path raises instead of being
-    silently reused or overwritten: results of different settings are never mixed.
+    The match covers everything that changes a result: profile, method config and
+    protocol (the config hash), data identity (name and content hash, external site
+    too), accountant and delta, device type and thread count. A record made otherwise
+    under the same path raises instead of being silently reused or overwritten: results
+    of different settings are never mixed.
     """
     ctx = make_context(request, cell)
     path = record_path(request.out, ctx.task.version, cell)
     if request.overwrite or not path.exists():
         return False
     record = load_record(path)
+    mine, theirs = _identity(request, ctx), _record_identity(record)
+    differ = [f"{name} {theirs[name]!r} (now {value!r})" for name, value in mine.items()
+              if theirs.get(name) != value]  # fmt: skip
+    if differ:
+        raise RecordError(
+            f"{path} was made with {', '.join(differ)}; use --overwrite or another --out"
+        )
+    return True
+
+
+def _identity(request: RunRequest, ctx: CellContext) -> dict:
+    """What a finished cell's record must agree on with this request."""
     data = _data_identity(request.dataset, request.data_root)
     external = (
         _data_identity(request.external_dataset, request.external_data_root)
         if request.external_dataset
         else (None, None)
     )
-    mine = (request.profile, config_hash(cell_config(ctx)), *data, *external)
+    return {
+        "profile": request.profile,
+        "config_hash": config_hash(cell_config(ctx)),
+        "dataset": data[0],
+        "data hash": data[1],
+        "external site": external[0],
+        "external data hash": external[1],
+        "accountant": ctx.budget.accountant,
+        "delta": ctx.budget.delta,
+        "device type": device_type(ctx.device),
+        "threads": cell_threads(request, ctx.device),
+    }
+
+
+def _record_identity(record: dict) -> dict:
     site = record["dataset"].get("external_site") or {}
-    theirs = (
-        record["profile"],
-        record["config_hash"],
-        record["dataset"].get("name"),
-        record["dataset"].get("root_content_hash"),
-        site.get("name"),
-        site.get("root_content_hash"),
-    )
-    if mine != theirs:
-        raise RecordError(
-            f"{path} was made with profile/config/dataset {theirs}, not {mine}; "
-            "use --overwrite or another --out"
-        )
-    return True
+    environment = record.get("environment") or {}
+    return {
+        "profile": record["profile"],
+        "config_hash": record["config_hash"],
+        "dataset": record["dataset"].get("name"),
+        "data hash": record["dataset"].get("root_content_hash"),
+        "external site": site.get("name"),
+        "external data hash": site.get("root_content_hash"),
+        "accountant": record["privacy"].get("accountant"),
+        "delta": record["privacy"].get("delta"),
+        "device type": device_type(environment.get("device") or "cpu"),
+        "threads": environment.get("threads"),
+    }
+
+
+def device_type(device: str) -> str:
+    """``cpu`` or ``cuda`` (the index of a GPU does not change a result)."""
+    return device.partition(":")[0]
+
+
+def cell_threads(request: RunRequest, device: str) -> int | None:
+    """The torch thread count a CPU cell runs with (``None`` on a GPU: not a CPU knob)."""
+    if device_type(device) != "cpu":
+        return None
+    import torch
+
+    with cpu_threads(request.threads):
+        return torch.get_num_threads()
 
 
 @functools.cache

@@ -70,19 +70,24 @@ def _eps_text(epsilon: float) -> str:
     return "inf (non-private)" if math.isinf(epsilon) else f"{epsilon:g}"
 
 
-def write_summary(task: TaskSpec, records: list[dict[str, Any]], out_dir: Path) -> str:
-    """Write ``summary.md``, ``summary.csv`` and ``summary.png`` into ``out_dir``.
-
-    Returns:
-        The Markdown table (also what the CLI prints).
-    """
+def summary_table(task: TaskSpec, records: list[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
+    """The aggregated summary of ``records`` and its Markdown table; writes nothing."""
     frame = records_frame(records)
     metrics = task.summary_metrics
     primary = task.primary_metric
     extra = (primary, f"{primary}_ci_low", f"{primary}_ci_high")
     extra += (task.bound_metric,) if task.bound_metric else ()
     summary = aggregate(frame, tuple(dict.fromkeys(metrics + extra)))
-    text = markdown_table(summary, metrics)
+    return summary, markdown_table(summary, metrics)
+
+
+def write_summary(task: TaskSpec, records: list[dict[str, Any]], out_dir: Path) -> str:
+    """Write ``summary.md``, ``summary.csv`` and ``summary.png`` into ``out_dir``.
+
+    Returns:
+        The Markdown table (also what the CLI prints).
+    """
+    summary, text = summary_table(task, records)
     header = f"# {task.name} v{task.version}: {len(records)} records\n\n"
     (out_dir / "summary.md").write_text(header + text + "\n", encoding="utf-8")
     summary.to_csv(out_dir / "summary.csv", index=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from bench.cli.args import path_arg
 
 EPILOG = """examples:
   bench compare runs/baseline runs/new
@@ -24,8 +25,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("base", type=Path, metavar="BASE_DIR", help="the stored baseline results")
-    p.add_argument("new", type=Path, metavar="NEW_DIR", help="the results to check")
+    p.add_argument("base", type=path_arg, metavar="BASE_DIR", help="the stored baseline results")
+    p.add_argument("new", type=path_arg, metavar="NEW_DIR", help="the results to check")
     p.add_argument(
         "--tolerance",
         action="append",

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.cli.args import path_arg
+
 EPILOG = """examples:
   bench leaderboard submit runs/ --card my-method.yaml
   bench leaderboard render
@@ -27,8 +29,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     submit = actions.add_parser("submit", help="validate a run and write its submission")
-    submit.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a bench run --out folder")
-    submit.add_argument("--card", type=Path, required=True, help="method card (YAML or JSON)")
+    submit.add_argument(
+        "run_dir", type=path_arg, metavar="RUN_DIR", help="a bench run --out folder"
+    )
+    submit.add_argument("--card", type=path_arg, required=True, help="method card (YAML or JSON)")
     submit.add_argument("--replace", action="store_true", help="replace an earlier submission")
     submit.add_argument(
         "--allow-smoke",
@@ -38,12 +42,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     render = actions.add_parser("render", help="regenerate boards from their submissions")
     render.add_argument("--task", help="one task (default: every board under --root)")
     render.add_argument("--format", choices=("markdown", "html"), default="markdown")
-    render.add_argument("--out", type=Path, help="write here instead of in --root")
+    render.add_argument("--out", type=path_arg, help="write here instead of in --root")
     check = actions.add_parser("check", help="re-validate submissions; fail on stale boards")
     check.add_argument("--task", help="one task (default: every board under --root)")
     for action in (submit, render, check):
         action.add_argument(
-            "--root", type=Path, default=Path("leaderboards"), help="leaderboards folder"
+            "--root", type=path_arg, default=Path("leaderboards"), help="leaderboards folder"
         )
     return parser
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.cli.args import path_arg
 from bench.config import PROFILES, check_profile
 from bench.errors import BenchError
 from bench.privacy.budget import ACCOUNTANTS, parse_epsilons
@@ -46,18 +47,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default="phantom",
         help="dataset name, or 'phantom' for the task's built-in phantoms (default)",
     )
-    p.add_argument("--data-root", type=Path, help="folder of a real dataset")
+    p.add_argument("--data-root", type=path_arg, help="folder of a real dataset")
     p.add_argument(
         "--public-data",
         help="dataset declared public (pre-training; recorded beside --data), or 'phantom'",
     )
-    p.add_argument("--public-data-root", type=Path, help="folder of the public dataset")
+    p.add_argument("--public-data-root", type=path_arg, help="folder of the public dataset")
     p.add_argument(
         "--external-data",
         help="dataset of an external test site, for tasks that have one (mammo-cls)",
     )
-    p.add_argument("--external-data-root", type=Path, help="folder of the external dataset")
-    p.add_argument("--out", type=Path, default=Path("runs"), help="results folder (runs/)")
+    p.add_argument("--external-data-root", type=path_arg, help="folder of the external dataset")
+    p.add_argument("--out", type=path_arg, default=Path("runs"), help="results folder (runs/)")
     p.add_argument("--overwrite", action="store_true", help="recompute finished cells")
     p.add_argument("--launcher", choices=("local", "submitit"), default="local")
     p.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when available)")

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 
@@ -129,3 +130,67 @@ def test_records_of_another_data_root_are_not_mixed(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_data_identity", lambda name, root: (name, "other-copy"))
     with pytest.raises(RecordError, match="--overwrite or another --out"):
         runner.is_finished(request, expand_cells(request)[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [({"accountant": "rdp"}, "accountant 'prv' (now 'rdp')"), ({"threads": 2}, "threads 1")],
+)
+def test_the_finished_cell_match_covers_accountant_and_threads(toy_task, tmp_path, change, named):
+    run(_request(tmp_path, epsilons=(1.0,), seeds=(0,)))
+    record = load_record(tmp_path / "runs/toy@v1/toy-method/eps=1/seed=0.json")
+    assert record["environment"]["threads"] == 1
+    with pytest.raises(RecordError, match=re.escape(named)):
+        run(_request(tmp_path, epsilons=(1.0,), seeds=(0,), **change))
+
+
+def test_a_second_run_on_the_same_out_refuses_naming_the_first(toy_task, tmp_path):
+    from bench.locks import FolderBusyError, folder_lock
+
+    with folder_lock(tmp_path / "runs/toy@v1"):  # as a run in another process would
+        with pytest.raises(FolderBusyError, match=r"in use by another run \(pid \d+"):
+            run(_request(tmp_path))
+    assert not list((tmp_path / "runs").rglob("seed=*.json"))
+    assert not run(_request(tmp_path)).failed  # released: the next run goes ahead
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("NaN", "NaN is not strict JSON"), ('"high"', "is 'high', not a number"),
+     ("Infinity", "Infinity is not strict JSON"), ("true", "is True, not a number")],
+)  # fmt: skip
+def test_a_record_with_a_non_finite_or_non_numeric_metric_is_refused(
+    toy_task, tmp_path, value, problem
+):
+    run(_request(tmp_path, epsilons=(1.0,), seeds=(0,)))
+    path = tmp_path / "runs/toy@v1/toy-method/eps=1/seed=0.json"
+    text = path.read_text()
+    record = json.loads(text)
+    (name,) = record["metrics"]
+    old = f'"{name}": {json.dumps(record["metrics"][name])}'
+    assert old in text
+    path.write_text(text.replace(old, f'"{name}": {value}'))
+    with pytest.raises(RecordError, match=re.escape(problem)):
+        load_record(path)
+
+
+def test_git_is_queried_without_optional_locks(monkeypatch):
+    import subprocess
+
+    from bench import records
+
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, stdout="abc\n", stderr="")
+
+    monkeypatch.setattr(records.subprocess, "run", fake_run)
+    records.code_version.cache_clear()
+    try:
+        records.code_version()
+    finally:
+        records.code_version.cache_clear()
+    assert calls and all(c[0] != "git" or "status" not in c or c[1] == "--no-optional-locks"
+                         for c in calls)  # fmt: skip
+    assert any("status" in c for c in calls)
