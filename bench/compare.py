@@ -157,8 +157,11 @@ def compare_metric(key: CellKey, metric: str, base: dict, new: dict, tol: Tolera
     """One metric of one cell; a metric the new record lacks counts as missing."""
     old_value, new_value = base["metrics"][metric], new["metrics"].get(metric)
     cis = (_ci(base, metric), _ci(new, metric))
-    if new_value is None:
+    if new_value is None and old_value is not None:
         return Delta(key, metric, old_value, None, *cis, tol, "missing")
+    if old_value is None:  # undefined in the base: nothing to regress from
+        status = "ok" if new_value is None else "new"
+        return Delta(key, metric, None, new_value, *cis, tol, status)
     higher = base.get("higher_is_better", {}).get(metric)
     if higher is None:
         from bench.metrics import higher_is_better

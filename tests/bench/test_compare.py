@@ -146,3 +146,14 @@ def test_an_empty_or_absent_directory_is_bad_input(capsys, dirs, tmp_path):
     (tmp_path / "empty").mkdir()
     code, _, err = _compare(capsys, dirs[0], tmp_path / "empty")
     assert code == 2 and "no records below" in err
+
+
+def test_a_null_metric_in_the_new_run_is_missing_and_in_the_base_is_no_regression(capsys, dirs):
+    base, new = dirs
+    _write(new, {**BASE_METRICS, "mse_mean": None}, seed=0)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "MISSING" in out and "mse_mean" in out
+    _write(new, BASE_METRICS, seed=0)
+    _write(base, {**BASE_METRICS, "mse_mean": None}, seed=1)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 0, out
