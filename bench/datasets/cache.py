@@ -10,7 +10,10 @@ cache, so a second run only stats the files.
 
 Preprocessed arrays go to ``cache_dir("datasets", NAME)`` (never inside the package),
 one ``.npz`` per (dataset, root hash, split, shape, preprocessing version), written to
-a temp file and renamed, and read back with ``allow_pickle=False``.
+a temp file and renamed, recorded in the cache index (:mod:`bench.cache`) and read back
+with ``allow_pickle=False`` only when its bytes still match that record: an entry that
+was edited (zeroed images, flipped labels), truncated or written by an older version is
+discarded with one warning and rebuilt by the caller.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.cache import cache_dir, write_json_atomic
+from bench.cache import cache_dir, discard_entry, index_entry, verified_entry, write_json_atomic
 
 log = logging.getLogger("bench.datasets")
 CHUNK = 256 * 1024
@@ -111,16 +114,19 @@ def cache_key(*parts: object) -> str:
 
 
 def load_arrays(name: str, key: str) -> dict[str, np.ndarray] | None:
-    """The cached arrays of ``key``, or ``None`` on a miss (a corrupt entry is a miss)."""
+    """The cached arrays of ``key``, or ``None`` on a miss.
+
+    An entry whose bytes differ from its record in the cache index, or that has none,
+    is a miss: it is removed with one warning, and the caller rebuilds and re-saves it.
+    """
     path = cache_dir("datasets", name) / f"{key}.npz"
-    if not path.exists():
+    if not verified_entry(path, "cached dataset"):
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:  # a torn or foreign file: rebuild it
-        log.warning("ignoring unreadable cache entry %s (%s)", path, exc)
-        path.unlink(missing_ok=True)
+    except Exception as exc:  # recorded but unreadable (BadZipFile, ...): rebuild it
+        discard_entry(path, f"it cannot be read ({type(exc).__name__})", "cached dataset")
         return None
 
 
@@ -136,6 +142,7 @@ def save_arrays(name: str, key: str, arrays: dict[str, np.ndarray]) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    index_entry(path)
     return path
 
 

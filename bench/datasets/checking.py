@@ -13,7 +13,14 @@ from pathlib import Path
 
 from bench.datasets import DATASETS, require_root
 from bench.datasets.cache import fingerprint
-from bench.datasets.loading import index_files, loader_of, normalise_shape, read_items
+from bench.datasets.loading import (
+    following,
+    index_files,
+    index_of,
+    loader_of,
+    normalise_shape,
+    read_items,
+)
 from bench.datasets.types import Problem
 from bench.errors import DatasetError
 
@@ -51,10 +58,18 @@ class CheckReport:
         }
 
 
-def check(name: str, root: Path | str | None, variant: str = "all", shape=None) -> CheckReport:
+def check(
+    name: str,
+    root: Path | str | None,
+    variant: str = "all",
+    shape=None,
+    follow_links: bool | None = None,
+) -> CheckReport:
     """Read every file of a local copy and report counts and every problem.
 
-    Nothing is cached; every file is decoded, also those a run would not need.
+    Nothing is cached; every file is decoded, also those a run would not need, and every
+    sample is checked as a run checks it. Files that resolve outside ``root`` are not
+    opened unless ``follow_links`` (default: whether ``--follow-links`` was given).
     """
     spec = DATASETS.get(name)
     if spec.builtin:
@@ -66,7 +81,7 @@ def check(name: str, root: Path | str | None, variant: str = "all", shape=None) 
             f"dataset {name!r} has no split {variant!r} (has: {', '.join(spec.variants)})"
         )
     loader = loader_of(spec)
-    index = loader.index(root, variant)
+    index = index_of(spec, root, variant, following(follow_links))
     shape = normalise_shape(spec.modality, shape)
     samples, problems = read_items(loader, index, shape, deep=True)
     return CheckReport(

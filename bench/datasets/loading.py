@@ -7,6 +7,9 @@ cache under (dataset, content hash of the files read, split, shape, preprocessin
 version): a second run reads one ``.npz``. Files that cannot be used are skipped,
 reported in the log and kept in ``provenance.problems``
 (:func:`bench.datasets.checking.check` reads everything and reports every problem).
+Every index is screened (:mod:`bench.datasets.real.screen`): files outside ``root``
+are not opened unless ``follow_links``, duplicates are dropped, and every sample is
+checked (shape, finite values in range, known classes) before it is used.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import numpy as np
 
 from bench.datasets import DatasetSpec, require_root
 from bench.datasets.cache import cache_key, fingerprint, load_arrays, save_arrays
+from bench.datasets.real import paths
+from bench.datasets.real.base import ReadError, reason
+from bench.datasets.real.screen import sample_problems, screen_index
 from bench.datasets.types import CardiacSet, MammoSet, Problem, Provenance
 from bench.errors import DatasetError
 
@@ -36,6 +42,7 @@ def load(
     n: int | None = None,
     seed: int = 0,
     use_cache: bool = True,
+    follow_links: bool | None = None,
 ) -> CardiacSet | MammoSet:
     """Load a dataset at the tasks' shape.
 
@@ -47,6 +54,8 @@ def load(
         n: number of samples; required for phantoms, a prefix of real data.
         seed: seed of the phantoms (real data ignore it).
         use_cache: read and write the preprocessed-array cache (real data).
+        follow_links: also open files that resolve outside ``root`` (links, listed
+            absolute or ``../`` paths); default: whether ``--follow-links`` was given.
 
     Raises:
         DatasetError: unknown variant, missing root, or no usable sample.
@@ -61,7 +70,7 @@ def load(
     shape = normalise_shape(spec.modality, shape)
     if spec.builtin:
         return _phantoms(spec, variant, shape, n, seed)
-    data = _load_real(spec, variant, Path(root), shape, use_cache)
+    data = _load_real(spec, variant, Path(root), shape, use_cache, following(follow_links))
     return data if n is None else subset(data, np.arange(min(n, len(data))))
 
 
@@ -125,9 +134,21 @@ def loader_of(spec: DatasetSpec):
     return getattr(importlib.import_module(module), attribute)
 
 
-def _load_real(spec: DatasetSpec, variant: str, root: Path, shape, use_cache: bool):
+def following(follow_links: bool | None) -> bool:
+    """``follow_links``, or the process default (``--follow-links``) when it is None."""
+    return paths.follow_links_default() if follow_links is None else bool(follow_links)
+
+
+def index_of(spec: DatasetSpec, root: Path, variant: str, follow_links: bool):
+    """The screened index of a local copy (nothing outside ``root`` is opened)."""
+    with paths.confined(root, follow_links):
+        index = loader_of(spec).index(root, variant)
+    return screen_index(index, root, follow_links, spec.layout)
+
+
+def _load_real(spec, variant: str, root: Path, shape, use_cache: bool, follow_links: bool):
     loader = loader_of(spec)
-    index = loader.index(root, variant)
+    index = index_of(spec, root, variant, follow_links)
     root_hash = fingerprint(root, index_files(index))
     key = cache_key(spec.name, root_hash, variant, list(shape), loader.preprocessing)
     cached = load_arrays(spec.name, key) if use_cache else None
@@ -136,7 +157,7 @@ def _load_real(spec: DatasetSpec, variant: str, root: Path, shape, use_cache: bo
         data = from_arrays(spec.modality, cached, base, from_cache=True)
         _warn(spec.name, list(data.provenance.problems))  # a cache hit is no reason for silence
         return data
-    samples, problems = read_items(loader, index, shape, deep=False)
+    samples, problems, skipped = _read(loader, index, shape, deep=False)
     if not samples:
         shown = "; ".join(str(p) for p in problems[:3]) or "no items found"
         raise DatasetError(
@@ -144,6 +165,11 @@ def _load_real(spec: DatasetSpec, variant: str, root: Path, shape, use_cache: bo
             f"{shown}); run bench data check --dataset {spec.name} --data-root {root}"
         )
     _warn(spec.name, problems)
+    if skipped:
+        log.warning(
+            "%s: %d of %d item(s) skipped, %d sample(s) loaded; bench data check lists why",
+            *(spec.name, skipped, len(index.items), len(samples)),
+        )
     arrays = to_arrays(spec.modality, samples, problems)
     if use_cache:
         save_arrays(spec.name, key, arrays)
@@ -156,20 +182,44 @@ def index_files(index) -> list[Path]:
 
 def read_items(loader, index, shape, deep: bool) -> tuple[list, list[Problem]]:
     """Read every item; a bad one becomes a problem and the others go on."""
-    from bench.datasets.real.base import ReadError
-
-    samples, problems = [], list(index.problems)
-    for item in index.items:
-        try:
-            samples.extend(loader.read(item, shape, problems, deep))
-        except ReadError as exc:
-            problems.append(exc.problem(item.subject))
-        except Exception as exc:  # a file odd in an unforeseen way: report it, go on
-            log.debug("reading %s failed", item.key, exc_info=True)
-            where = str(item.files[0].parent) if item.files else item.key
-            message = f"could not be read ({type(exc).__name__}: {exc}; {item.subject} skipped)"
-            problems.append(Problem(where, message))
+    samples, problems, _ = _read(loader, index, shape, deep)
     return samples, problems
+
+
+def _read(loader, index, shape, deep: bool) -> tuple[list, list[Problem], int]:
+    """The samples, the problems and the number of items skipped."""
+    samples, problems, skipped = [], list(index.problems), 0
+    for item in index.items:
+        found = _read_item(loader, item, shape, problems, deep)
+        skipped += found is None
+        samples.extend(found or [])
+    return samples, problems, skipped
+
+
+def _read_item(loader, item, shape, problems: list[Problem], deep: bool) -> list | None:
+    """One item's checked samples, or ``None`` (skipped, the reasons in ``problems``)."""
+    try:
+        found = loader.read(item, shape, problems, deep)
+    except ReadError as exc:
+        problems.extend(exc.problems(item.subject))
+        return None
+    except Exception as exc:  # a file odd in an unforeseen way: report it, go on
+        log.debug("reading %s failed", item.key, exc_info=True)
+        where = str(item.files[0].parent) if item.files else item.key
+        problems.append(
+            Problem(where, f"could not be read ({reason(exc)}; {item.subject} skipped)")
+        )
+        return None
+    issues = [
+        f"sample {k} of {item.key}: {issue}"
+        for k, sample in enumerate(found)
+        for issue in sample_problems(sample, loader.modality, shape)
+    ]
+    if issues:
+        where = str(item.files[0]) if len(item.files) == 1 else str(item.files[0].parent)
+        problems.append(Problem(where, "; ".join(issues) + f" ({item.subject} skipped)"))
+        return None
+    return found
 
 
 def _warn(name: str, problems: list[Problem]) -> None:
@@ -255,7 +305,7 @@ def pool_index(pool: int, n: int, seed: int) -> np.ndarray:
     return order[np.arange(n) % pool]
 
 
-def describe(name: str, root: Path | str | None) -> dict:
+def describe(name: str, root: Path | str | None, follow_links: bool | None = None) -> dict:
     """Name and content hash of a dataset, for a record (no pixel data are read).
 
     >>> describe("phantom-mammo", None)
@@ -264,5 +314,5 @@ def describe(name: str, root: Path | str | None) -> dict:
     spec = require_root(name, Path(root) if root is not None else None)
     if spec.builtin:
         return {"name": name, "builtin": True}
-    index = loader_of(spec).index(Path(root), "all")
+    index = index_of(spec, Path(root), "all", following(follow_links))
     return {"name": name, "root_content_hash": fingerprint(Path(root), index_files(index))}

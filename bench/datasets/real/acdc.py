@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.datasets.real import cardiac_prep
-from bench.datasets.real.base import Index, Item, ReadError, split_dirs, to_float
+from bench.datasets.real.base import Index, Item, ReadError, read_all, split_dirs, to_float
 from bench.datasets.real.io import labels_ok, read_nifti
 from bench.datasets.types import Problem
 
@@ -97,10 +97,13 @@ class AcdcLoader:
 
     def read(self, item: Item, shape, problems: list[Problem], deep: bool = False) -> list:
         frames, masks, spacing = [], [], None
+        calls = [
+            (read_nifti, f, 3, "x, y, slice") for p in ("ED", "ES") for f in item.meta["files"][p]
+        ]
+        volumes = iter(read_all(*calls))  # every bad file is named, not only the first
         for phase in ("ED", "ES"):
-            image_path, mask_path = item.meta["files"][phase]
-            image, zooms = read_nifti(image_path, 3, "x, y, slice")
-            mask, _ = read_nifti(mask_path, 3, "x, y, slice")
+            mask_path = item.meta["files"][phase][1]
+            (image, zooms), (mask, _) = next(volumes), next(volumes)
             if mask.shape != image.shape:
                 raise ReadError(
                     mask_path, f"shape {mask.shape} differs from the image's {image.shape}"

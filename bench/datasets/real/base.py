@@ -5,6 +5,10 @@ every file a row or a folder promises but that is missing, then reads items one 
 one. A bad file raises :class:`ReadError`, which the driver
 (:mod:`bench.datasets.loading`) turns into a reported problem while the other items
 go on: corrupt inputs are reported, never crashed on, and never dropped in silence.
+
+Messages name the file and what was expected, never what the file holds: a reader's
+own error text often quotes the bytes it choked on (``got b'root:x'``), so only the
+error's type and a text that quotes nothing reach a message (:func:`reason`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bench.datasets.real import paths
 from bench.datasets.types import Problem
 from bench.errors import DatasetError
+
+_QUOTES = ("'", '"', "\\", "0x")  # a quoted value, an escaped byte, a hex byte
 
 
 class ReadError(DatasetError):
@@ -29,6 +36,68 @@ class ReadError(DatasetError):
     def problem(self, subject: str = "") -> Problem:
         suffix = f" ({subject} skipped)" if subject else ""
         return Problem(self.path, self.message + suffix)
+
+    def problems(self, subject: str = "") -> list[Problem]:
+        """Every problem this error stands for (one here, several in :class:`ReadErrors`)."""
+        return [self.problem(subject)]
+
+
+class ReadErrors(ReadError):
+    """Several files of one item that cannot be used: each is reported, the item skipped."""
+
+    def __init__(self, errors: list[ReadError]) -> None:
+        super().__init__(errors[0].path, errors[0].message)
+        self.errors = list(errors)
+
+    def problems(self, subject: str = "") -> list[Problem]:
+        return [e.problem(subject) for e in self.errors]
+
+
+def raise_all(errors: list[ReadError]) -> None:
+    """Raise the errors of one item together (nothing when there are none)."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ReadErrors(errors)
+
+
+def read_all(*calls) -> list:
+    """``[f(*args) for f, *args in calls]``, raising every :class:`ReadError` together.
+
+    >>> def bad(name):
+    ...     raise ReadError(name, "torn")
+    >>> read_all((bad, "a.nii"), (bad, "b.nii"))
+    Traceback (most recent call last):
+    ...
+    bench.datasets.real.base.ReadErrors: a.nii: torn
+    """
+    results, errors = [], []
+    for function, *args in calls:
+        try:
+            results.append(function(*args))
+        except ReadError as exc:
+            errors.append(exc)
+    raise_all(errors)
+    return results
+
+
+def reason(exc: BaseException) -> str:
+    """The type of a reader's error and its text when that text quotes nothing of the file.
+
+    >>> reason(ValueError("the magic string is not correct; got b'root:x'"))
+    'ValueError'
+    >>> reason(EOFError("reading array header, expected 118 bytes got 30"))
+    'EOFError: reading array header, expected 118 bytes got 30'
+    >>> reason(UnicodeDecodeError("utf-8", b"ab\\xff", 2, 3, "invalid start byte"))
+    'not utf-8 text (first bad byte at offset 2)'
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not {exc.encoding} text (first bad byte at offset {exc.start})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    text = str(exc)
+    safe = text.isprintable() and len(text) <= 160 and not any(q in text for q in _QUOTES)
+    return f"{type(exc).__name__}: {text}" if text and safe else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -58,11 +127,19 @@ class Index:
     notes: list[str] = field(default_factory=list)
 
     def missing(self, path: Path, what: str) -> bool:
-        """Record ``path`` as a problem unless it exists; True when it exists."""
-        if Path(path).is_file():
-            return True
-        self.problems.append(Problem(str(path), f"missing: {what}"))
-        return False
+        """Record ``path`` as a problem unless it exists and may be opened; True when so.
+
+        A file that resolves outside ``--data-root`` may not be opened (see
+        :mod:`bench.datasets.real.paths`).
+        """
+        if not Path(path).is_file():
+            self.problems.append(Problem(str(path), f"missing: {what}"))
+            return False
+        why = paths.outside(path)
+        if why is not None:
+            self.problems.append(Problem(str(path), f"{what}: {why}"))
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -119,15 +196,18 @@ def read_table(path: Path, **kwargs):
 
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ReadError(path, f"unreadable CSV ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # pandas parser errors, OSError, UnicodeDecodeError, ...
+        raise ReadError(path, f"expected a UTF-8 CSV file ({reason(exc)})") from None
 
 
 def require_columns(table, path: Path, columns: tuple[str, ...]) -> None:
-    """Raise :class:`ReadError` naming the columns ``table`` lacks."""
+    """Raise :class:`ReadError` naming the columns ``table`` lacks (not those it has:
+    a header row is the file's content)."""
     lacking = [c for c in columns if c not in table.columns]
     if lacking:
-        raise ReadError(path, f"expected columns {lacking}, found {list(table.columns)}")
+        raise ReadError(
+            path, f"expected columns {lacking} in its header row ({len(table.columns)} found)"
+        )
 
 
 def to_float(text: str) -> float | None:

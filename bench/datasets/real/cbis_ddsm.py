@@ -57,7 +57,7 @@ class Locator:
         self.root = root
         self.series: dict[str, Path] = {}
         for meta in (root / "metadata.csv", root / "CBIS-DDSM" / "metadata.csv"):
-            if meta.is_file():
+            if meta.is_file() and index.missing(meta, "NBIA metadata.csv"):
                 self._read_metadata(meta, index)
 
     def _read_metadata(self, meta: Path, index: Index) -> None:
@@ -112,7 +112,7 @@ class CbisDdsmLoader:
         where = f"{csv} line {number} ({ident})"
         label = PATHOLOGY.get(row["pathology"].strip().upper())
         if label is None:
-            message = f"unknown pathology {row['pathology']!r}; expected one of {list(PATHOLOGY)}"
+            message = f"unknown pathology; expected one of {list(PATHOLOGY)}"
             index.problems.append(Problem(where, message))
             return
         image = locator.files(row["image file path"])

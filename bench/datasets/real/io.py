@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets.real.base import ReadError
+from bench.datasets.real.base import ReadError, reason
 
 
 @contextlib.contextmanager
@@ -48,11 +48,12 @@ def read_dicom(path: Path, pixels: bool = True):
             dataset = pydicom.dcmread(str(path), stop_before_pixels=not pixels)
             image = dataset.pixel_array if pixels else None
     except Exception as exc:  # any failure of the reader is this file's fault
-        raise ReadError(path, f"unreadable DICOM ({type(exc).__name__}: {exc})") from None
+        raise ReadError(path, f"unreadable DICOM ({reason(exc)})") from None
     if image is None:
         return dataset, None
-    if image.ndim != 2:
+    if image.ndim != 2 or image.size == 0:
         raise ReadError(path, f"expected one 2D image, got pixel data of shape {image.shape}")
+    finite_ok(image, path)
     slope = float(getattr(dataset, "RescaleSlope", 1) or 1)
     intercept = float(getattr(dataset, "RescaleIntercept", 0) or 0)
     image = image.astype(np.float32) * slope + intercept
@@ -90,9 +91,14 @@ def read_nifti(path: Path, ndim: int, axes: str) -> tuple[np.ndarray, tuple[floa
         data = np.asarray(image.dataobj)
         zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
     except Exception as exc:  # gzip, zlib and nibabel errors alike
-        raise ReadError(path, f"unreadable NIfTI ({type(exc).__name__}: {exc})") from None
+        raise ReadError(path, f"unreadable NIfTI ({reason(exc)})") from None
     if data.ndim != ndim:
         raise ReadError(path, f"expected a {ndim}D volume ({axes}), got shape {data.shape}")
+    if data.size == 0:
+        raise ReadError(path, f"expected a {ndim}D volume ({axes}), got an empty {data.shape}")
+    if data.dtype.kind not in "biuf":
+        raise ReadError(path, f"expected real-valued voxels, got dtype {data.dtype}")
+    finite_ok(data, path)
     return data, zooms
 
 
@@ -105,11 +111,31 @@ def read_png(path: Path) -> np.ndarray:
             image.load()
             array = np.asarray(image)
     except Exception as exc:  # PIL raises many kinds on damaged files
-        raise ReadError(path, f"unreadable PNG ({type(exc).__name__}: {exc})") from None
-    if array.ndim == 3:
-        array = array[..., :3].mean(axis=-1)
+        raise ReadError(path, f"unreadable PNG ({reason(exc)})") from None
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise ReadError(path, f"expected a 2D grayscale image, got pixels of shape {array.shape}")
+    if array.dtype == bool:  # a 1-bit PNG
+        return array.astype(np.float32)
+    if array.ndim == 3:  # colour: the mean of R, G, B; grey + alpha: the grey
+        array = array[..., 0] if array.shape[-1] == 2 else array[..., :3].mean(axis=-1)
     peak = 65535.0 if array.dtype == np.uint16 or array.max(initial=0) > 255 else 255.0
     return (array.astype(np.float32) / peak).clip(0.0, 1.0)
+
+
+def finite_ok(array: np.ndarray, path: Path) -> None:
+    """Raise :class:`ReadError` when a float array holds NaN or infinite values.
+
+    >>> finite_ok(np.array([0.0, np.nan]), Path("x.nii"))
+    Traceback (most recent call last):
+    ...
+    bench.datasets.real.base.ReadError: x.nii: 1 of 2 value(s) are NaN or infinite; expected ...
+    """
+    if array.dtype.kind == "f" or array.dtype.kind == "c":
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise ReadError(
+                path, f"{bad} of {array.size} value(s) are NaN or infinite; expected finite values"
+            )
 
 
 def labels_ok(mask: np.ndarray, path: Path, allowed=(0, 1, 2, 3)) -> np.ndarray:

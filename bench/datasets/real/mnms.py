@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets.real import cardiac_prep
+from bench.datasets.real import cardiac_prep, paths
 from bench.datasets.real.acdc import bmi
 from bench.datasets.real.base import (
     Index,
     Item,
     ReadError,
+    read_all,
     read_table,
     require_columns,
     split_dirs,
@@ -35,9 +36,15 @@ SPLITS = {"train": ("Training/Labeled",), "val": ("Validation",), "test": ("Test
 CODE = "External code"
 
 
-def find_info_csv(root: Path) -> Path | None:
-    """The first CSV under ``root`` whose header names the subject code, ED and ES."""
+def find_info_csv(root: Path, refused: list[Path] | None = None) -> Path | None:
+    """The first CSV under ``root`` whose header names the subject code, ED and ES.
+
+    CSVs that resolve outside ``--data-root`` are not opened; they go to ``refused``.
+    """
     for path in sorted(root.rglob("*.csv")):
+        if paths.outside(path) is not None:
+            (refused if refused is not None else []).append(path)
+            continue
         try:
             head = path.open(encoding="utf-8", errors="replace").readline()
         except OSError:
@@ -70,11 +77,13 @@ class MnmsLoader:
 
     def index(self, root: Path, split: str) -> Index:
         index = Index()
-        info = find_info_csv(root)
+        refused: list[Path] = []
+        info = find_info_csv(root, refused)
         if info is None:
-            index.problems.append(
-                Problem(str(root), f"missing: the information CSV ('{CODE}', 'ED', 'ES' columns)")
-            )
+            what = f"the information CSV ('{CODE}', 'ED', 'ES' columns)"
+            for path in refused:
+                index.problems.append(Problem(str(path), f"{what}? {paths.outside(path)}"))
+            index.problems.append(Problem(str(root), f"missing: {what}"))
             return index
         index.metadata.append(info)
         try:
@@ -100,7 +109,7 @@ class MnmsLoader:
             return
         ed, es = to_float(row["ED"]), to_float(row["ES"])
         if ed is None or es is None or ed < 0 or es < 0:
-            message = f"row {code}: ED/ES {row['ED']!r}/{row['ES']!r} are not 0-based indices"
+            message = f"row {code}: expected 0-based frame indices in its ED and ES columns"
             index.problems.append(Problem(str(info), message + " (subject skipped)"))
             return
         if index.missing(image, "cine image") & index.missing(mask, "segmentation"):
@@ -115,8 +124,10 @@ class MnmsLoader:
 
     def read(self, item: Item, shape, problems: list[Problem], deep: bool = False) -> list:
         image_path, mask_path = item.files
-        image, zooms = read_nifti(image_path, 4, "x, y, slice, time")
-        mask, _ = read_nifti(mask_path, 4, "x, y, slice, time")
+        (image, zooms), (mask, _) = read_all(
+            (read_nifti, image_path, 4, "x, y, slice, time"),
+            (read_nifti, mask_path, 4, "x, y, slice, time"),
+        )
         if mask.shape != image.shape:
             raise ReadError(mask_path, f"shape {mask.shape} differs from the image's {image.shape}")
         frames = image.shape[3]

@@ -27,6 +27,7 @@ the DICOM header when present (empty in the subset).
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from bench.datasets.real import cardiac_prep
-from bench.datasets.real.base import Index, Item, ReadError, read_table, require_columns
+from bench.datasets.real.base import (
+    Index,
+    Item,
+    ReadError,
+    raise_all,
+    read_table,
+    reason,
+    require_columns,
+)
 from bench.datasets.real.io import header, read_dicom
 from bench.datasets.real.polygons import polygon_area, polygon_mask
 from bench.datasets.types import Problem
@@ -128,21 +137,42 @@ def _demographics(dataset) -> dict[str, float]:
 
 
 def read_contours(paths: list[Path], cine: Cine) -> dict[tuple[int, int], dict[str, np.ndarray]]:
-    """Contour points per (location, phase) and kind (``i`` / ``o``)."""
+    """Contour points per (location, phase) and kind (``i`` / ``o``).
+
+    Raises:
+        ReadError: naming every bad contour file of the subject, not only the first.
+    """
     found: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    errors = []
     for path in paths:
-        match = _CONTOUR.search(path.name)
-        where = cine.where(int(match[1])) if match else None
-        if where is None:
-            raise ReadError(path, "refers to no DICOM image of this subject")
         try:
-            points = np.loadtxt(path, ndmin=2)
-        except ValueError as exc:
-            raise ReadError(path, f"expected lines of 'x y' pixel coordinates ({exc})") from None
-        if points.shape[0] < 3 or points.shape[1] != 2:
-            raise ReadError(path, f"expected at least 3 'x y' points, got shape {points.shape}")
-        found.setdefault(where, {})[match[2]] = points
+            where, kind, points = _contour(path, cine)
+        except ReadError as exc:
+            errors.append(exc)
+            continue
+        found.setdefault(where, {})[kind] = points
+    raise_all(errors)
     return found
+
+
+def _contour(path: Path, cine: Cine) -> tuple[tuple[int, int], str, np.ndarray]:
+    match = _CONTOUR.search(path.name)
+    where = cine.where(int(match[1])) if match else None
+    if where is None:
+        raise ReadError(path, "refers to no DICOM image of this subject")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file: reported below, not warned
+            points = np.loadtxt(path, ndmin=2)
+    except Exception as exc:  # ValueError of a bad number, OSError, UnicodeDecodeError
+        raise ReadError(
+            path, f"expected lines of 'x y' pixel coordinates ({reason(exc)})"
+        ) from None
+    if points.shape[0] < 3 or points.shape[1] != 2:
+        raise ReadError(path, f"expected at least 3 'x y' points, got shape {points.shape}")
+    if not np.isfinite(points).all():
+        raise ReadError(path, "expected finite 'x y' pixel coordinates, got NaN or inf")
+    return where, match[2], points
 
 
 def pick_phases(contours, n_locations: int, problems, folder) -> tuple[list[int], list[int]]:

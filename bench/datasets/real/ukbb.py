@@ -10,9 +10,13 @@ parent folder's name>.
 
 Sample files are pickles. They are read with a restricted unpickler that can only
 rebuild numpy arrays and plain containers, never run code, so a user's data folder
-cannot execute anything. Images are already cropped (96 x 1.8269 mm) and scaled to
-[0, 1] by study A's preprocessing: they are only resampled to the task's shape (a
-centred window of slices, the whole field of view in-plane) and clipped. UK Biobank
+cannot execute anything. A listed path that resolves outside ROOT is not opened unless
+``--follow-links`` is given; it is still looked for by name inside ROOT. Every sample is
+checked before use: finite image values of a real dtype, an image (D, H, H), 14 finite
+labels (NaN = missing) with ESED 0 or 1 and SEX 0 or 1. Images are already cropped
+(96 x 1.8269 mm) and scaled to [0, 1] by study A's preprocessing: they are only
+resampled to the task's shape (a centred window of slices, the whole field of view
+in-plane) and clipped. UK Biobank
 files carry no segmentation (``has_masks`` is False). The subject is the file name
 without an ``_ED`` / ``_ES`` suffix, or its folder when that leaves a generic name.
 """
@@ -25,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets.real import cardiac_prep
-from bench.datasets.real.base import CardiacSample, Index, Item, ReadError
+from bench.datasets.real import cardiac_prep, paths
+from bench.datasets.real.base import CardiacSample, Index, Item, ReadError, reason
+from bench.datasets.real.io import finite_ok
 from bench.datasets.types import ATTRIBUTES, MISSING, Problem
 
 SPLITS = {"train": "training", "val": "validation", "test": "testing"}
@@ -36,58 +41,87 @@ _SAFE = {
     for name in ("_reconstruct", "scalar")
 } | {("numpy", "ndarray"), ("numpy", "dtype")}
 _PHASE = re.compile(r"[_-]?(ED|ES|ed|es)$")
+_CATEGORIES = {"ESED": (0.0, 1.0), "SEX": (0.0, 1.0, MISSING)}
+_NON_NEGATIVE = ("LVEDV", "LVESV", "RVEDV", "RVESV", "MYOESTHICK", "MYOEDTHICK", "AGE", "BMI")
+EXPECTED = "a .npy dict with 'image' and 'labels'"
+SHAPES = "image (D, H, H) and labels (14,)"
 
 
 class _ArrayUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in _SAFE:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} (not array data)")
+        # the names come from the file: not repeated in the message
+        raise pickle.UnpicklingError("refusing to load a pickled object that is not array data")
 
 
-def load_npy(path: Path):
-    """A ``.npy`` array; object arrays go through the restricted unpickler."""
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            _, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        else:
-            _, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        if dtype.hasobject:
-            return _ArrayUnpickler(handle).load()
-    return np.load(path, allow_pickle=False)
+def load_npy(path: Path, expected: str = "a .npy file"):
+    """A ``.npy`` array; object arrays go through the restricted unpickler.
+
+    Raises:
+        ReadError: on any unreadable, torn or foreign file (never quoting its bytes).
+    """
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                _, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                _, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            if dtype.hasobject:
+                return _ArrayUnpickler(handle).load()
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # tokenize.TokenError from a torn header, EOFError, ...
+        raise ReadError(path, f"expected {expected} ({reason(exc)})") from None
 
 
 def read_sample(path: Path) -> dict:
-    """The ``image`` and ``labels`` of a sample file, without running pickled code."""
+    """The checked ``image`` and ``labels`` of a sample file, without running pickled code."""
+    data = load_npy(path, EXPECTED)
     try:
-        data = load_npy(path)
         data = data.item() if isinstance(data, np.ndarray) and data.dtype.hasobject else data
-        image, labels = np.asarray(data["image"], np.float32), np.asarray(data["labels"], float)
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        KeyError,
-        TypeError,
-        IndexError,
-        pickle.UnpicklingError,
-    ) as exc:
-        raise ReadError(path, f"expected a .npy dict with 'image' and 'labels' ({exc})") from None
+        image, labels = np.asarray(data["image"]), np.asarray(data["labels"])
+    except Exception as exc:  # not a dict, no such key, ...
+        raise ReadError(path, f"expected {EXPECTED} ({reason(exc)})") from None
+    for what, array in (("image", image), ("labels", labels)):
+        if array.dtype.kind not in "biuf":
+            raise ReadError(path, f"expected real numbers in '{what}', got dtype {array.dtype}")
     image = image[0] if image.ndim == 4 and image.shape[0] == 1 else image
-    if image.ndim != 3 or labels.shape != (len(ATTRIBUTES),):
-        raise ReadError(
-            path, f"expected image (D, H, W) and labels (14,), got {image.shape} and {labels.shape}"
-        )
-    return {"image": image, "labels": np.nan_to_num(labels, nan=MISSING)}
+    if image.ndim != 3 or image.shape[1] != image.shape[2] or min(image.shape) < 1:
+        raise ReadError(path, f"expected {SHAPES}, got image {image.shape}")
+    if labels.shape != (len(ATTRIBUTES),):
+        raise ReadError(path, f"expected {SHAPES}, got labels {labels.shape}")
+    finite_ok(image, path)
+    labels = np.nan_to_num(labels.astype(float), nan=MISSING)
+    check_labels(labels, path)
+    return {"image": image.astype(np.float32), "labels": labels}
 
 
-def resolve(entry: str, root: Path) -> Path | None:
-    """Where a listed sample path lives on this machine, or ``None``."""
+def check_labels(labels: np.ndarray, path: Path) -> None:
+    """Raise :class:`ReadError` naming every label out of its range (NaN already -1)."""
+    value = dict(zip(ATTRIBUTES, labels.tolist(), strict=True))
+    bad = [name for name, v in value.items() if not np.isfinite(v)]
+    bad += [name for name, allowed in _CATEGORIES.items() if value[name] not in allowed]
+    bad += [name for name in _NON_NEGATIVE if not (value[name] >= 0 or value[name] == MISSING)]
+    if bad:
+        rule = "finite; ESED 0 or 1; SEX 0 or 1; volumes, thickness, AGE, BMI >= 0; NaN = missing"
+        shown = ", ".join(dict.fromkeys(bad))
+        raise ReadError(path, f"labels out of range: {shown} (expected {rule})")
+
+
+def resolve(entry: str, root: Path) -> tuple[Path | None, Path | None]:
+    """Where a listed sample path lives on this machine: (usable path, refused path).
+
+    The first candidate that exists and may be opened is used; when only candidates
+    outside ROOT exist (see :mod:`~bench.datasets.real.paths`), the first is returned
+    as refused, to be reported.
+    """
     path = Path(entry)
     candidates = [path] if path.is_absolute() else [root / path]
     candidates += [root / path.name, root / path.parent.name / path.name]
-    return next((c for c in candidates if c.is_file()), None)
+    existing = [c for c in candidates if c.is_file()]
+    usable = next((c for c in existing if paths.outside(c) is None), None)
+    return usable, (existing[0] if existing and usable is None else None)
 
 
 def subject_of(path: Path) -> str:
@@ -119,16 +153,21 @@ class UkbbLoader:
     def _add_listing(self, index: Index, listing: Path, root: Path) -> None:
         try:
             entries = np.asarray(load_npy(listing))
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-            index.problems.append(Problem(str(listing), f"expected an array of paths ({exc})"))
+            if entries.dtype.kind not in "US":
+                raise ReadError(listing, f"expected an array of paths, got dtype {entries.dtype}")
+        except ReadError as exc:
+            index.problems.append(Problem(str(listing), f"{exc.message}; expected paths"))
             return
         for entry in np.atleast_1d(entries).astype(str):
-            path = resolve(entry, root)
-            if path is None:
+            path, refused = resolve(entry, root)
+            if refused is not None:
+                message = f"sample file listed in {listing.name} {paths.outside(refused)}"
+                index.problems.append(Problem(entry, message))
+            elif path is None:
                 message = f"missing: sample file listed in {listing.name}"
                 index.problems.append(Problem(entry, message))
-                continue
-            index.items.append(Item(str(path), subject_of(path), (path,)))
+            else:
+                index.items.append(Item(str(path), subject_of(path), (path,)))
 
     def read(self, item: Item, shape, problems: list[Problem], deep: bool = False) -> list:
         sample = read_sample(item.files[0])

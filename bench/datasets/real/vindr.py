@@ -86,7 +86,7 @@ class VindrLoader:
         label = malignancy(row["finding_birads"])
         if label is None:
             rule = "no label under the rule (2-3 benign, 4-5 malignant)"
-            index.problems.append(Problem(where, f"BI-RADS {row['finding_birads']!r}: {rule}"))
+            index.problems.append(Problem(where, f"finding_birads has {rule}"))
             return
         box = [to_float(row[k]) for k in ("ymin", "xmin", "ymax", "xmax")]
         if any(v is None for v in box) or box[2] <= box[0] or box[3] <= box[1]:
