@@ -58,6 +58,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="dataset of an external test site, for tasks that have one (mammo-cls)",
     )
     p.add_argument("--external-data-root", type=path_arg, help="folder of the external dataset")
+    p.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="also read data files that resolve outside their --*data-root (links, absolute paths)",
+    )
     p.add_argument("--out", type=path_arg, default=Path("runs"), help="results folder (runs/)")
     p.add_argument("--overwrite", action="store_true", help="recompute finished cells")
     p.add_argument("--launcher", choices=("local", "submitit"), default="local")
@@ -162,7 +167,9 @@ def _threads(count: int) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from bench.api import run
+    from bench.datasets.real.paths import set_follow_links
 
+    set_follow_links(args.follow_links)  # the loaders' default, in this process and its jobs
     request = build_request(args)
     result = run(request, launcher=args.launcher)
     if result.table:
