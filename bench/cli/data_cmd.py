@@ -1,7 +1,9 @@
 """``bench data``: list the datasets, check a local copy, preview preprocessed samples.
 
 ``check`` exits 0 when every file is usable, 1 when some are not (the rest loads, the
-problems are listed), 2 when nothing can be used. Only the registry is imported at
+problems are listed), 2 when nothing can be used. Files that resolve outside
+``--data-root`` (links, listed absolute or ``../`` paths) are not opened without
+``--follow-links``. Only the registry is imported at
 start-up; numpy and the loaders load when a subcommand runs.
 """
 
@@ -36,6 +38,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         action.add_argument("--dataset", required=True, help="dataset name (bench data list)")
         action.add_argument("--data-root", type=Path, help="folder of the local copy")
         action.add_argument("--split", default=None, help="split to read (default: all)")
+        action.add_argument(
+            "--follow-links",
+            action="store_true",
+            help="also read files that resolve outside --data-root (links, absolute paths)",
+        )
     check = actions.choices["check"]
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     preview = actions.choices["preview"]
@@ -67,7 +74,9 @@ def list_datasets(args: argparse.Namespace) -> int:
 def check_data(args: argparse.Namespace) -> int:
     from bench.datasets.checking import check
 
-    report = check(args.dataset, args.data_root, args.split or "all")
+    report = check(
+        args.dataset, args.data_root, args.split or "all", follow_links=args.follow_links
+    )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -96,7 +105,7 @@ def preview_data(args: argparse.Namespace) -> int:
     from bench.datasets.preview import preview
 
     spec = DATASETS.get(args.dataset)
-    kwargs = {"n": args.n} if spec.builtin else {}
+    kwargs = {"n": args.n} if spec.builtin else {"follow_links": args.follow_links}
     data = load(args.dataset, args.split, args.data_root, **kwargs)
     title = f"{args.dataset} ({data.provenance.variant}): {len(data)} samples"
     path = preview(data, args.out, n=args.n, title=title)
