@@ -196,8 +196,21 @@ def read_table(path: Path, **kwargs):
 
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
-    except Exception as exc:  # pandas parser errors, OSError, UnicodeDecodeError, ...
+    except UnicodeDecodeError:
+        raise ReadError(path, f"expected a UTF-8 CSV file ({_not_utf8(path)})") from None
+    except Exception as exc:  # pandas parser errors, OSError, ...
         raise ReadError(path, f"expected a UTF-8 CSV file ({reason(exc)})") from None
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8: its line (pandas' offset is into a buffer)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return f"line {line} is not UTF-8 text"
+    return "not UTF-8 text"
 
 
 def require_columns(table, path: Path, columns: tuple[str, ...]) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,9 @@ def load_npy(path: Path, expected: str = "a .npy file"):
             if dtype.hasobject:
                 return _ArrayUnpickler(handle).load()
         return np.load(path, allow_pickle=False)
-    except Exception as exc:  # tokenize.TokenError from a torn header, EOFError, ...
+    except (tokenize.TokenError, SyntaxError):  # numpy parses the header as Python
+        raise ReadError(path, f"expected {expected} (its .npy header is torn)") from None
+    except Exception as exc:  # EOFError, a wrong magic string, a torn pickle, ...
         raise ReadError(path, f"expected {expected} ({reason(exc)})") from None
 
 
@@ -91,22 +94,36 @@ def read_sample(path: Path) -> dict:
         raise ReadError(path, f"expected {SHAPES}, got image {image.shape}")
     if labels.shape != (len(ATTRIBUTES),):
         raise ReadError(path, f"expected {SHAPES}, got labels {labels.shape}")
-    finite_ok(image, path)
-    labels = np.nan_to_num(labels.astype(float), nan=MISSING)
-    check_labels(labels, path)
+    labels = labels.astype(float)
+    labels[np.isnan(labels)] = MISSING  # not nan_to_num: it would make inf a finite 1.8e308
+    found = [*_image_problems(image, path), *label_problems(labels)]
+    if found:
+        raise ReadError(path, "; ".join(found))
     return {"image": image.astype(np.float32), "labels": labels}
 
 
-def check_labels(labels: np.ndarray, path: Path) -> None:
-    """Raise :class:`ReadError` naming every label out of its range (NaN already -1)."""
+def _image_problems(image: np.ndarray, path: Path) -> list[str]:
+    try:
+        finite_ok(image, path)
+    except ReadError as exc:
+        return [f"image: {exc.message}"]
+    return []
+
+
+def label_problems(labels: np.ndarray) -> list[str]:
+    """What is wrong with 14 labels (NaN already -1), as one message or none.
+
+    >>> label_problems(np.array([np.inf] + [0.0] * 10 + [2.0, 0.0, 0.0]))[0][:40]
+    'labels out of range: LVEDV, ESED (expect'
+    """
     value = dict(zip(ATTRIBUTES, labels.tolist(), strict=True))
     bad = [name for name, v in value.items() if not np.isfinite(v)]
     bad += [name for name, allowed in _CATEGORIES.items() if value[name] not in allowed]
     bad += [name for name in _NON_NEGATIVE if not (value[name] >= 0 or value[name] == MISSING)]
-    if bad:
-        rule = "finite; ESED 0 or 1; SEX 0 or 1; volumes, thickness, AGE, BMI >= 0; NaN = missing"
-        shown = ", ".join(dict.fromkeys(bad))
-        raise ReadError(path, f"labels out of range: {shown} (expected {rule})")
+    if not bad:
+        return []
+    rule = "finite; ESED 0 or 1; SEX 0 or 1; volumes, thickness, AGE, BMI >= 0; NaN = missing"
+    return [f"labels out of range: {', '.join(dict.fromkeys(bad))} (expected {rule})"]
 
 
 def resolve(entry: str, root: Path) -> tuple[Path | None, Path | None]:
@@ -152,11 +169,11 @@ class UkbbLoader:
 
     def _add_listing(self, index: Index, listing: Path, root: Path) -> None:
         try:
-            entries = np.asarray(load_npy(listing))
+            entries = np.asarray(load_npy(listing, "a .npy array of sample file paths"))
             if entries.dtype.kind not in "US":
-                raise ReadError(listing, f"expected an array of paths, got dtype {entries.dtype}")
+                raise ReadError(listing, f"expected sample file paths, got dtype {entries.dtype}")
         except ReadError as exc:
-            index.problems.append(Problem(str(listing), f"{exc.message}; expected paths"))
+            index.problems.append(exc.problem())
             return
         for entry in np.atleast_1d(entries).astype(str):
             path, refused = resolve(entry, root)
