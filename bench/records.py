@@ -42,6 +42,7 @@ REQUIRED_KEYS = (
     "risk",
     "outputs",
 )
+DIGEST_KEY = "digest"  # sha256 of the rest of the record (record_digest)
 
 
 def task_dir(out: Path, task: str, version: int) -> Path:
@@ -103,9 +104,21 @@ def build_record(
     }
 
 
+def record_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of a record's canonical content (sorted keys, compact, strict JSON), the
+    ``digest`` key itself left out: an edit after writing that does not redo it shows.
+
+    >>> record_digest({"seed": 0, "digest": "x"}) == record_digest({"seed": 0})
+    True
+    """
+    content = {key: value for key, value in record.items() if key != DIGEST_KEY}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_record(path: Path, record: dict[str, Any]) -> None:
-    """Write a record atomically (temp file + rename), strict JSON."""
-    write_json_atomic(path, record)
+    """Write a record atomically (temp file + rename), strict JSON, with its digest."""
+    write_json_atomic(path, {**record, DIGEST_KEY: record_digest(record)})
 
 
 def load_record(path: Path) -> dict[str, Any]:
