@@ -16,9 +16,10 @@ from typing import Any
 from bench.config import PROFILES
 from bench.errors import BenchError
 from bench.leaderboard.card import MethodCard
+from bench.leaderboard.evidence import record_problems, submission_problems
 from bench.leaderboard.rules import SMOKE_PROFILE, BoardRules, epsilon_agrees
 from bench.privacy.budget import format_epsilon, parse_epsilon
-from bench.records import SCHEMA_VERSION
+from bench.records import SCHEMA_VERSION, metrics_problem
 from bench.tasks.base import TaskSpec
 
 _UNPROTECTED = ("none", "no ", "unprotected", "n/a")
@@ -68,8 +69,10 @@ def check_submission(
         problems += grid_problems(records, rules)
         for record in records:
             problems += [
-                f"{record_label(record)}: {p}" for p in privacy_problems(task, card, record)
+                f"{record_label(record)}: {p}"
+                for p in privacy_problems(task, card, record) + record_problems(task, record)
             ]
+        problems += submission_problems(records)
     if problems:
         raise SubmissionError(source, problems)
 
@@ -86,9 +89,12 @@ def identity_problems(task: TaskSpec, card: MethodCard, record: dict[str, Any]) 
         )
     if record.get("method") != card.name:
         problems.append(f"method {record.get('method')!r} is not the card's {card.name!r}")
-    if not isinstance(record.get("seed"), int) or not isinstance(record.get("metrics"), dict):
-        problems.append("seed or metrics malformed")
-    elif task.primary_metric not in record["metrics"]:
+    metrics = record.get("metrics")
+    if not isinstance(record.get("seed"), int) or isinstance(record.get("seed"), bool):
+        problems.append(f"seed {record.get('seed')!r} is not an integer")
+    if metrics_problem(metrics):
+        problems.append(metrics_problem(metrics))
+    elif metrics.get(task.primary_metric) is None:
         problems.append(f"lacks the primary metric {task.primary_metric}")
     try:
         parse_epsilon(str(record.get("epsilon")))
@@ -179,6 +185,21 @@ def reads_no_private_data(privacy: dict[str, Any]) -> bool:
         and all(isinstance(s, dict) and _is_evaluation(s) for s in steps)
         and not privacy.get("runs")
     )
+
+
+def private_accesses(privacy: dict[str, Any]) -> list[str]:
+    """Names of the private-data steps other than the task's evaluation on its test split.
+
+    >>> private_accesses({"private_data_steps": [{"name": "training", "data": "train"}]})
+    ['training']
+    """
+    steps = privacy.get("private_data_steps")
+    steps = steps if isinstance(steps, list) else []
+    return [
+        str(s.get("name")) if isinstance(s, dict) else "?"
+        for s in steps
+        if not (isinstance(s, dict) and _is_evaluation(s))
+    ]
 
 
 def statement_problems(task: TaskSpec, card: MethodCard, privacy: dict[str, Any]) -> list[str]:

@@ -9,7 +9,6 @@ submissions re-runs the same checks, so a hand-edited file is refused at render 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,11 @@ from bench.cache import write_json_atomic
 from bench.errors import BenchError, RecordError
 from bench.leaderboard import SUBMISSIONS, submission_path, task_root
 from bench.leaderboard.card import MethodCard, card_dict, load_card, parse_card
-from bench.leaderboard.checks import check_submission
+from bench.leaderboard.checks import SubmissionError, check_submission
+from bench.leaderboard.evidence import dataset_problems
 from bench.leaderboard.rules import rules_for
 from bench.privacy.budget import parse_epsilon
-from bench.records import iter_records, task_dir
+from bench.records import iter_records, parse_strict_json, task_dir
 from bench.tasks import get_task
 from bench.tasks.base import TaskSpec
 
@@ -119,14 +119,19 @@ def load_submissions(root: Path, task_name: str) -> list[Submission]:
     task = get_task(task_name)
     folder = task_root(root, task.name) / SUBMISSIONS
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    return [load_submission(path, task) for path in paths]
+    submissions = [load_submission(path, task) for path in paths]
+    # one board, one protocol: every record that names the same data holds the same data
+    problems = dataset_problems([r for sub in submissions for r in sub.records])
+    if problems:
+        raise SubmissionError(f"board {task.name}", problems)
+    return submissions
 
 
 def load_submission(path: Path, task: TaskSpec) -> Submission:
     """Read one submission file and re-run every check on it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_strict_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise RecordError(f"corrupt submission {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RecordError(f"{path} is not a submission of format {FORMAT}")

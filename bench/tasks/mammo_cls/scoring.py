@@ -157,3 +157,118 @@ def features(extractor, split: Split, device: str) -> np.ndarray:
 
 
 PROTOCOL = MammoProtocol()
+
+
+def recompute_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """A record's classification metrics recomputed from its per-patch ``outputs``.
+
+    A pure function (the leaderboard's evidence check): AUROC, AUPRC and accuracy from the
+    recorded labels and scores of each test set, and the AUROC's bootstrap CI with the
+    resamples of the record's ``protocol`` and the seed its cell derives (so a record
+    relabelled to another seed does not reproduce its own CI). Raises :class:`ValueError`
+    where the outputs cannot be those of the record's cell: a test set whose size or
+    count of malignant patches is not the record's dataset's. FID needs the patches
+    themselves, so it is the re-run's to check (``bench leaderboard verify``).
+    """
+    from bench.metrics.classification import accuracy, auprc, auroc
+
+    dataset, protocol = record["dataset"], record["protocol"]
+    metrics: dict[str, float] = {}
+    for name, split in (("internal", "test"), ("external", "external")):
+        if name not in record["outputs"]:
+            continue
+        out = record["outputs"][name]
+        labels = np.array(out["label"], dtype=np.int64)
+        scores = np.array(out["score"], dtype=np.float64)
+        expected = (dataset["samples"][split], dataset["malignant"][split])
+        if (len(labels), int(labels.sum())) != expected or list(out["id"]) != list(
+            range(len(labels))
+        ):
+            raise ValueError(
+                f"outputs of the {name} test set hold {len(labels)} patches "
+                f"({int(labels.sum())} malignant); the dataset's {split} split has "
+                f"{expected[0]} ({expected[1]} malignant)"
+            )
+        seed = _cell_seed(record["seed"], "bootstrap", name)
+        low, high = bootstrap_auroc(labels, scores, protocol["bootstrap"], seed)
+        metrics |= {
+            f"auroc_{name}": auroc(labels, scores),
+            f"auroc_{name}_ci_low": low,
+            f"auroc_{name}_ci_high": high,
+            f"auprc_{name}": auprc(labels, scores),
+            f"accuracy_{name}": accuracy(labels, scores),
+        }
+    return metrics
+
+
+def bootstrap_auroc(labels: np.ndarray, scores: np.ndarray, resamples: int, seed: int):
+    """:func:`bench.metrics.classification.bootstrap_ci` of AUROC: the same resamples drawn
+    in the same order, their AUROCs computed at once (a board recomputes thousands).
+
+    A resample's Mann-Whitney count is ``c_pos @ W @ c_neg`` with ``c`` how often each
+    patch was drawn and ``W[i, j] = [s_i > s_j] + [s_i = s_j] / 2``: the same half-integer,
+    exact in float64, as the rank sum of :func:`~bench.metrics.classification.auroc`.
+
+    >>> from bench.metrics.classification import auroc, bootstrap_ci
+    >>> y = np.array([0, 1] * 20); s = np.round(np.linspace(0, 1, 40) ** 2, 1)
+    >>> bootstrap_auroc(y, s, 50, 3) == bootstrap_ci(auroc, y, s, resamples=50, seed=3)
+    True
+    """
+    y = labels.astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    draws_pos, draws_neg = _resample_draws(n_pos, n_neg, resamples, seed)
+    counts_pos, counts_neg = _counts(draws_pos, n_pos), _counts(draws_neg, n_neg)
+    s_pos, s_neg = scores[y][:, None], scores[~y][None, :]
+    wins = (s_pos > s_neg) + 0.5 * (s_pos == s_neg)
+    values = np.sum((counts_pos @ wins) * counts_neg, axis=1) / (n_pos * n_neg)
+    alpha = (1 - 0.95) / 2  # as bootstrap_ci computes it: the quantiles must be the same
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def _resample_draws(n_pos: int, n_neg: int, resamples: int, seed: int):
+    """The indices ``bootstrap_ci`` draws: per resample ``rng.choice(pos, n_pos)`` then
+    ``rng.choice(neg, n_neg)``, i.e. ``rng.integers(0, n, n)`` each.
+
+    numpy maps each 32-bit output of the generator to [0, n) by Lemire's multiply-shift
+    and redraws only in the rare case of a rejection; the draws are computed at once from
+    the raw stream, and the per-call loop is kept for a stream that holds a rejection.
+    """
+    rng = np.random.default_rng(seed)
+    bounds = np.tile(np.r_[np.full(n_pos, n_pos), np.full(n_neg, n_neg)], resamples)
+    bounds = bounds.astype(np.uint64)
+    words = rng.bit_generator.random_raw((len(bounds) + 1) // 2)
+    stream = np.empty(2 * len(words), dtype=np.uint64)
+    stream[0::2], stream[1::2] = words & 0xFFFFFFFF, words >> np.uint64(32)
+    product = stream[: len(bounds)] * bounds
+    leftover = product & np.uint64(0xFFFFFFFF)
+    threshold = (np.uint64(2**32) - bounds) % bounds
+    if np.any(leftover < threshold) or n_pos == 0 or n_neg == 0:
+        return _resample_draws_loop(n_pos, n_neg, resamples, seed)
+    draws = (product >> np.uint64(32)).astype(np.int64).reshape(resamples, n_pos + n_neg)
+    return draws[:, :n_pos], draws[:, n_pos:]
+
+
+def _resample_draws_loop(n_pos: int, n_neg: int, resamples: int, seed: int):
+    rng = np.random.default_rng(seed)
+    draws_pos = np.empty((resamples, n_pos), dtype=np.int64)
+    draws_neg = np.empty((resamples, n_neg), dtype=np.int64)
+    for b in range(resamples):
+        draws_pos[b] = rng.integers(0, n_pos, n_pos)
+        draws_neg[b] = rng.integers(0, n_neg, n_neg)
+    return draws_pos, draws_neg
+
+
+def _counts(draws: np.ndarray, size: int) -> np.ndarray:
+    """How often each of ``size`` items was drawn, per row of ``draws`` (float64)."""
+    rows = np.arange(len(draws))[:, None] * size
+    flat = np.bincount((rows + draws).ravel(), minlength=len(draws) * size)
+    return flat.reshape(len(draws), size).astype(np.float64)
+
+
+def _cell_seed(seed: int, *labels: object) -> int:
+    """:meth:`bench.tasks.base.MethodContext.derive_seed` of a record's cell seed."""
+    import hashlib
+
+    text = "/".join(str(x) for x in (seed, *labels))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
