@@ -117,6 +117,7 @@ def score_reconstructions(
     ``ssims`` (gradient matching, intensity images) adds ``ssim_mean``; without them the
     prior-free figures (coverage, observed fraction) are reported.
     """
+    risk = risk_of(sigma, threat)
     metrics = {
         **nmse_metrics(nmse, threat.nmse_threshold, risk["p_mse_le"]),
         **image_metrics(nmse, images),
