@@ -66,6 +66,14 @@ def test_a_torn_listing_header_is_a_named_problem(capsys, tmp_path):
         load("ukbb", root=tmp_path, shape=SHAPE, use_cache=False)
 
 
+def test_an_empty_listing_is_fine_and_a_listing_of_numbers_is_not(tmp_path):
+    fake_cardiac.make_ukbb(tmp_path, n=1)  # validation.npy and testing.npy list nothing
+    assert check("ukbb", tmp_path, shape=SHAPE).problems == []
+    np.save(tmp_path / "testing.npy", np.arange(3.0))
+    (problem,) = check("ukbb", tmp_path, shape=SHAPE).problems
+    assert problem.message == "expected sample file paths, got dtype float64"
+
+
 def test_a_torn_sample_header_skips_that_sample(tmp_path):
     fake_cardiac.make_ukbb(tmp_path)
     sample = tmp_path / "samples" / "1000001_ED.npy"

@@ -170,7 +170,7 @@ class UkbbLoader:
     def _add_listing(self, index: Index, listing: Path, root: Path) -> None:
         try:
             entries = np.asarray(load_npy(listing, "a .npy array of sample file paths"))
-            if entries.dtype.kind not in "US":
+            if entries.size and entries.dtype.kind not in "US":  # np.array([]) is float
                 raise ReadError(listing, f"expected sample file paths, got dtype {entries.dtype}")
         except ReadError as exc:
             index.problems.append(exc.problem())
