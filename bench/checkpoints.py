@@ -11,6 +11,13 @@ of being used silently. A *cache entry* is also recorded in the cache index
 truncated, its side-car deleted or rewritten) is discarded with one warning and rebuilt
 (:func:`store_entry` / :func:`load_entry`).
 
+A cache entry's file name covers its inputs *and* what else changes the trained bytes
+(:func:`build_identity`): the source code of the suite and of the package that trains
+it (which includes the built-in data generators), the torch version, the device type and
+the CPU thread count (reductions split over threads round differently). So an entry made
+by other code, or with another thread count, is never reused: a cold cache and a warm one
+give the same weights.
+
 Example:
     >>> key_of({"kind": "autoencoder", "seed": 0}) == key_of({"seed": 0, "kind": "autoencoder"})
     True
@@ -18,7 +25,9 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -135,16 +144,65 @@ def load_entry(path: Path, what: str) -> tuple[dict, dict[str, Any], str] | None
     return read_checkpoint(path, what)
 
 
+@functools.cache
+def source_digest(package: str) -> str:
+    """A 16-hex-digit hash of the ``.py`` sources of an importable top-level package.
+
+    Example:
+        >>> len(source_digest("bench"))
+        16
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BenchError(f"cannot hash the code of {package!r}: not an importable package")
+    digest = hashlib.sha256()
+    for root in spec.submodule_search_locations:
+        for path in sorted(Path(root).rglob("*.py")):
+            digest.update(f"{path.relative_to(root)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def build_identity(device: str, code: tuple[str, ...]) -> dict[str, Any]:
+    """What changes the bytes of a model trained from given inputs, besides the inputs.
+
+    Args:
+        device: the device it is trained on (only its type counts: cpu, cuda).
+        code: the top-level packages whose code trains it (``bench`` is always included).
+    """
+    import torch
+
+    device_type = device.partition(":")[0]
+    return {
+        "code": {name: source_digest(name) for name in dict.fromkeys(("bench", *code))},
+        "torch": torch.__version__,
+        "device": device_type,
+        "threads": torch.get_num_threads() if device_type == "cpu" else None,
+    }
+
+
+def entry_path(task: str, kind: str, name: str, *, device: str, code: tuple[str, ...]) -> Path:
+    """The cache file of the entry ``name`` of ``task/kind`` built by ``code`` on ``device``."""
+    return cache_dir(task, kind) / f"{name}-{key_of(build_identity(device, code))}.pt"
+
+
 def cached(
-    task: str, kind: str, key: dict[str, Any], build: Callable[[], tuple[dict, dict]]
+    task: str,
+    kind: str,
+    key: dict[str, Any],
+    build: Callable[[], tuple[dict, dict]],
+    *,
+    device: str,
+    code: tuple[str, ...] = (),
 ) -> tuple[dict, dict[str, Any], str]:
     """(state, meta, SHA-256) from the cache entry of ``key``, built on a miss.
 
-    ``build`` returns (state dict, meta). The stored meta must repeat the key: a file
-    under the right name made from another description is refused. Entries live in the
-    user cache directory under ``task/kind/``; one that fails the cache index is rebuilt.
+    ``build`` returns (state dict, meta); it trains on ``device`` with the code of the
+    packages ``code`` (see :func:`build_identity`). The stored meta must repeat the key:
+    a file under the right name made from another description is refused. Entries live
+    in the user cache directory under ``task/kind/``; one that fails the cache index is
+    rebuilt.
     """
-    path = cache_dir(task, kind) / f"{key_of(key)}.pt"
+    path = entry_path(task, kind, key_of(key), device=device, code=code)
     entry = load_entry(path, f"cached {kind}")
     if entry is not None:
         state, meta, sha = entry

@@ -91,7 +91,7 @@ def _public_classifier(ctx, view: MammoView):
     key = artifact_key(KIND, inputs)
     make = lambda: VisionTransformer(vit_config(config, size))  # noqa: E731
     pretrainer = _pretrainer(config, view.public, ctx)
-    model, _ = cached(KIND, key, vit_meta(config, size), make, pretrainer)
+    model, _ = cached(KIND, key, vit_meta(config, size), make, pretrainer, device=ctx.device)
     labels = "with" if config.pretrain == "supervised" else "without"
     step = {
         "name": f"ViT backbone pre-training ({config.pretrain})",
@@ -159,4 +159,4 @@ def synthetic_model(ctx, base, base_key: str, synthetic: Split, gan_key: str, im
         train(model)
         return model.eval()
     meta = {**vit_meta(config, image_size), "syn_epochs": config.syn_epochs}
-    return cached("vit-synthetic", key, meta, make, train)[0]
+    return cached("vit-synthetic", key, meta, make, train, device=ctx.device)[0]

@@ -23,9 +23,9 @@ from typing import Any
 
 import torch
 
-from bench.cache import cache_dir
 from bench.checkpoints import (
     CheckpointError,
+    entry_path,
     file_sha256,
     load_entry,
     read_checkpoint,
@@ -64,8 +64,13 @@ def seeded(seed: int):
         yield
 
 
-def cache_path(kind: str, key: str) -> Path:
-    return cache_dir("mammo-cls", kind) / f"{key}.pt"
+CODE = ("classifiers", "generators")  # the packages whose code trains the cached models
+
+
+def cache_path(kind: str, key: str, device: str) -> Path:
+    """The cache file of ``key``; its name also covers the code, thread count and device
+    type that trained it (:func:`bench.checkpoints.entry_path`), not the seed."""
+    return entry_path("mammo-cls", kind, key, device=device, code=CODE)
 
 
 def save_checkpoint(path: Path, kind: str, key: str, meta: dict, state: dict) -> None:
@@ -104,16 +109,17 @@ def _checked(path: Path, kind: str, meta: dict, key: str | None, state: dict, bl
     return state, stored
 
 
-def cached(kind: str, key: str, meta: dict, make, train, *, store: bool = True):
+def cached(kind: str, key: str, meta: dict, make, train, *, device: str, store: bool = True):
     """The artifact ``key``: loaded from the cache, or made and trained, then stored.
 
     ``make()`` builds the untrained module and ``train(module)`` trains it in place and
-    returns extra meta; both run under the artifact's own seed. Returns the module (in
+    returns extra meta on ``device``; both run under the artifact's own seed (from
+    ``key``, so it does not change with the code or thread count). Returns the module (in
     eval mode) and its stored meta. ``store=False`` trains every time and keeps nothing:
     a model trained on private data must go through the ledger in every cell that uses
     it, so that its DP run is accounted there.
     """
-    path = cache_path(kind, key)
+    path = cache_path(kind, key, device)
     with seeded(artifact_seed(key)):
         module = make()
         if not store:

@@ -144,7 +144,7 @@ def generator(ctx, view: MammoView, ledger, share: float | None):
     trainer = _train(ctx, view, ledger, share)
     meta = gan_meta(config, size, config.gan_source)
     make = lambda: Generator(_cgan_config(config, size))  # noqa: E731
-    g, meta = cached(KIND, key, meta, make, trainer, store=not private)
+    g, meta = cached(KIND, key, meta, make, trainer, device=ctx.device, store=not private)
     if not private:
         ledger.note_public(
             "malignancy-conditioned GAN training", "public split, with labels", key=key

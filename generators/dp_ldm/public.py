@@ -28,6 +28,7 @@ from generators.ldm import LatentDenoiser
 from generators.ldm_config import TrainSchedule
 
 TASK = "cardiac-ldm"  # the cache folder (the old task module's, so caches carry over)
+CODE = ("generators",)  # the package whose code trains the cached parts (cache keys)
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ def public_parts(ctx: MethodContext, data: PublicVolumes) -> PublicParts:
             "seed": ctx.derive_seed("autoencoder"),
         }
         state, meta, sha = cached(
-            TASK, "autoencoder", key, lambda: _train_ae(ctx, data, key["seed"])
-        )
+            TASK, "autoencoder", key, lambda: _train_ae(ctx, data, key["seed"]),
+            device=ctx.device, code=CODE,
+        )  # fmt: skip
         what = "cached autoencoder"
     load_into(model, state, what)
     model = model.to(ctx.device).eval().requires_grad_(False)
@@ -109,8 +111,9 @@ def pretrained_denoiser(ctx: MethodContext, parts: PublicParts, model: LatentDen
             "seed": ctx.derive_seed("pretrain"),
         }
         state, meta, sha = cached(
-            TASK, "pretrained", key, lambda: _pretrain(ctx, parts, key["seed"])
-        )
+            TASK, "pretrained", key, lambda: _pretrain(ctx, parts, key["seed"]),
+            device=ctx.device, code=CODE,
+        )  # fmt: skip
         what = "cached pre-trained denoiser"
     load_into(model, state, what)
     return {

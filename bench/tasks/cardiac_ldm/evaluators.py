@@ -95,8 +95,9 @@ def _cached_model(ctx: CellContext, kind: str, base: dict, empty, train):
     """A frozen evaluator on the cell's device and the SHA-256 of its weights."""
 
     state, _, sha = cached(
-        ctx.task.name, kind, {**base, "kind": kind}, lambda: (train().state_dict(), {})
-    )
+        ctx.task.name, kind, {**base, "kind": kind}, lambda: (train().state_dict(), {}),
+        device=ctx.device,
+    )  # fmt: skip
     model = empty()
     load_into(model, state, f"cached {kind}")
     return model.to(ctx.device).eval().requires_grad_(False), sha

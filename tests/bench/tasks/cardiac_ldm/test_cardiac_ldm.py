@@ -239,7 +239,7 @@ def test_a_tampered_cache_entry_is_rebuilt(tmp_path, monkeypatch, caplog):
         builds.append(1)
         return {"w": torch.ones(2)}, {}
 
-    state, meta, sha = cached("cardiac-ldm", "demo", {"seed": 1}, build)
+    state, meta, sha = cached("cardiac-ldm", "demo", {"seed": 1}, build, device="cpu")
     assert torch.equal(state["w"], torch.ones(2)) and len(sha) == 64
     (path,) = (tmp_path / "cardiac-ldm" / "demo").glob("*.pt")
     damages = (
@@ -250,10 +250,37 @@ def test_a_tampered_cache_entry_is_rebuilt(tmp_path, monkeypatch, caplog):
     for damage in damages:
         damage()
         caplog.clear()
-        again, _, again_sha = cached("cardiac-ldm", "demo", {"seed": 1}, build)
+        again, _, again_sha = cached("cardiac-ldm", "demo", {"seed": 1}, build, device="cpu")
         # identical weights give identical bytes, so a rebuilt entry has the same SHA-256
         assert torch.equal(again["w"], torch.ones(2)) and again_sha == sha
     assert len(builds) == 3  # the first build and two rebuilds; the intact entry was used
+
+
+def test_a_cache_entry_is_never_reused_by_other_code_or_another_thread_count(tmp_path, monkeypatch):
+    from bench import checkpoints
+    from bench.threads import cpu_threads
+
+    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path))
+    builds = []
+
+    def build():
+        builds.append(torch.get_num_threads())
+        return {"w": torch.ones(2)}, {}
+
+    def make():
+        return checkpoints.cached("cardiac-ldm", "demo", {"seed": 1}, build, device="cpu")
+
+    with cpu_threads(1):
+        make(), make()  # the second is a hit
+        digest = checkpoints.source_digest("bench")
+        monkeypatch.setattr(checkpoints, "source_digest", lambda name: digest[::-1])
+        make()  # "other code": a new entry
+        monkeypatch.undo()
+        monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path))
+    with cpu_threads(2):
+        make()
+    assert builds == [1, 1, 2]
+    assert len(list((tmp_path / "cardiac-ldm" / "demo").glob("*.pt"))) == 3
 
 
 def test_a_volume_shape_the_autoencoder_cannot_take_fails_the_cell_clearly(tmp_path):
