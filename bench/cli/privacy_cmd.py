@@ -44,27 +44,43 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def solve_mechanism(args: argparse.Namespace) -> dict:
-    """sigma, epsilon and the cross-check epsilon from whichever of the two was given."""
+    """sigma, epsilon and the cross-check epsilon from whichever of the two was given.
+
+    Every input is checked first (NaN, inf, out of range: one-line errors). The
+    cross-check is ``null`` with a ``note`` when its accountant cannot account the
+    mechanism (a PRV grid too large, say); the reported accountant failing is an error.
+    """
     from bench.privacy.accounting import (
         calibrate,
         check_mechanism,
         compute_epsilon,
+        cross_check,
         other_accountant,
     )
     from bench.privacy.budget import PrivacyBudget, parse_epsilon
 
     other = other_accountant(args.accountant)
+    check_mechanism(
+        0.0 if args.sigma is None else args.sigma, args.sample_rate, args.steps, args.delta
+    )
     if args.epsilon is not None:
         budget = PrivacyBudget(parse_epsilon(args.epsilon), args.delta, args.accountant)
+        if not budget.is_private:
+            raise BenchError(
+                "--epsilon inf is the non-private case: sigma = 0, nothing to calibrate"
+            )
         cal = calibrate(budget, args.sample_rate, args.steps)
-        sigma, eps, cross = cal.sigma, cal.epsilon, cal.cross_check_epsilon
+        sigma, eps = cal.sigma, cal.epsilon
+        cross, note = cal.cross_check_epsilon, cal.cross_check_note
     else:
-        check_mechanism(args.sigma, args.sample_rate, args.steps, args.delta)
         if args.sigma == 0:
             raise BenchError("sigma = 0 is the non-private case: epsilon is infinite")
         sigma = args.sigma
         eps = compute_epsilon(sigma, args.sample_rate, args.steps, args.delta, args.accountant)
-        cross = compute_epsilon(sigma, args.sample_rate, args.steps, args.delta, other)
+        cross, note = cross_check(sigma, args.sample_rate, args.steps, args.delta, args.accountant)
+    check = {"accountant": other, "epsilon": cross}
+    if cross is None:
+        check["note"] = note
     return {
         "epsilon": eps,
         "sigma": sigma,
@@ -72,7 +88,7 @@ def solve_mechanism(args: argparse.Namespace) -> dict:
         "sample_rate": args.sample_rate,
         "steps": args.steps,
         "accountant": args.accountant,
-        "cross_check": {"accountant": other, "epsilon": cross},
+        "cross_check": check,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from bench.cli.privacy_cmd import add_mechanism_args, print_table, solve_mechanism
 from bench.errors import BenchError
@@ -41,21 +42,59 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+#: Monte Carlo ReRo (q T < 10 or T < 30) draws 2 x 200,000 losses per step, about 16 ms
+#: a step on a busy core: beyond this many steps the calculator refuses instead of hanging.
+MAX_MC_STEPS = 500
+#: The prior-free sum runs over the binomial support, ~15 sqrt(T q (1 - q)) points.
+MAX_STEPS = 10**12
+
+
+def _positive(value, flag: str) -> float:
+    if not (0 < value < math.inf):
+        raise BenchError(f"bad value for {flag}: expected a finite number > 0, got {value}")
+    return value
+
+
+def _kappa(args: argparse.Namespace) -> float:
+    if args.prior_size is not None:
+        if args.prior_size < 2:
+            raise BenchError(
+                f"bad value for --prior-size: expected an integer >= 2, got {args.prior_size}"
+            )
+        return 1 / args.prior_size
+    kappa = 0.1 if args.kappa is None else args.kappa
+    if not 0 < kappa < 1:
+        raise BenchError(f"bad value for --kappa: expected a number in (0, 1), got {kappa}")
+    return kappa
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Every risk flag, checked before any computation (one-line errors naming the flag)."""
+    if args.steps > MAX_STEPS:
+        raise BenchError(
+            f"bad value for --steps: expected at most {MAX_STEPS:.0e}, got {args.steps}"
+        )
+    if args.dim < 1:
+        raise BenchError(f"bad value for --dim: expected an integer >= 1, got {args.dim}")
+    for flag in ("norm", "mse_threshold", "data_range"):
+        _positive(getattr(args, flag), "--" + flag.replace("_", "-"))
+    if args.psnr_threshold is not None and not math.isfinite(args.psnr_threshold):
+        raise BenchError(
+            f"bad value for --psnr-threshold: expected a finite dB value, got {args.psnr_threshold}"
+        )
+    if args.target_success is not None and not 0 < args.target_success < 1:
+        raise BenchError(
+            f"bad value for --target-success: expected a number in (0, 1), "
+            f"got {args.target_success}"
+        )
+    _kappa(args)
+
+
 def build_query(args: argparse.Namespace, sigma: float):
+    """The risk query of the (checked) flags; refuses a Monte Carlo bound that would hang."""
     from bench.privacy.risk import RiskQuery
 
-    kappa = 1 / args.prior_size if args.prior_size else (args.kappa or 0.1)
-    checks = {
-        "--dim": args.dim >= 1,
-        "--norm": args.norm > 0,
-        "--mse-threshold": args.mse_threshold > 0,
-        "--data-range": args.data_range > 0,
-        "--kappa/--prior-size": 0 < kappa < 1,
-    }
-    bad = [flag for flag, ok in checks.items() if not ok]
-    if bad:
-        raise BenchError(f"bad value for {bad[0]}")
-    return RiskQuery(
+    query = RiskQuery(
         sigma=sigma,
         sample_rate=args.sample_rate,
         steps=args.steps,
@@ -64,14 +103,40 @@ def build_query(args: argparse.Namespace, sigma: float):
         mse_threshold=args.mse_threshold,
         psnr_threshold=args.psnr_threshold,
         data_range=args.data_range,
-        kappa=kappa,
+        kappa=_kappa(args),
     )
+    _check_cost(query)
+    return query
+
+
+def _check_cost(query) -> None:
+    from bench.privacy.risk import rero_method
+
+    if rero_method(query).startswith("monte carlo") and query.steps > MAX_MC_STEPS:
+        raise BenchError(
+            f"the ReRo bound at q {query.sample_rate:g}, T {query.steps} (q T < "
+            f"10: no Edgeworth) is by Monte Carlo, one pass per step: at most "
+            f"{MAX_MC_STEPS} steps here (it would take minutes)"
+        )
+
+
+def _mechanism(args: argparse.Namespace) -> dict:
+    """sigma and epsilon; sigma = 0 and --epsilon inf are the non-private release."""
+    from bench.privacy.accounting import check_mechanism
+    from bench.privacy.budget import parse_epsilon
+
+    private = args.sigma != 0 and (args.epsilon is None or parse_epsilon(args.epsilon) < math.inf)
+    if private:
+        return solve_mechanism(args)
+    check_mechanism(0.0, args.sample_rate, args.steps, args.delta)
+    return {"sigma": 0.0, "epsilon": None}
 
 
 def main(args: argparse.Namespace) -> int:
     from bench.privacy.risk import assess, required_sigma
 
-    mechanism = solve_mechanism(args) if args.sigma != 0 else {"sigma": 0.0, "epsilon": None}
+    check_flags(args)
+    mechanism = _mechanism(args)
     query = build_query(args, mechanism["sigma"])
     values = {
         **mechanism,
@@ -82,8 +147,6 @@ def main(args: argparse.Namespace) -> int:
         **assess(query),
     }
     if args.target_success is not None:
-        if not 0 < args.target_success < 1:
-            raise BenchError("--target-success must be in (0, 1)")
         values["required_sigma"] = required_sigma(query, args.target_success)
     if args.json:
         print(json.dumps(values, allow_nan=False))

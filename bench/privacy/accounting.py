@@ -45,6 +45,14 @@ PRV_EPS_ERROR = 0.01  # opacus's default eps_error: PRV's epsilon is an upper bo
 #: Largest PRV grid (points per run) accounted: 7.5M points took 1.3 GB and 19 s on 2 busy
 #: cores; the grid is about 2 L / (0.01 / sqrt(T log(12 / delta_error) / 2)) points.
 MAX_PRV_POINTS = 2**23
+#: Largest privacy loss the PRV grid may reach (its half-width L, from RDP). Beyond about
+#: 1000 opacus's discretization was seen to fail: L = 1096 (q 1): "Discrete mean differs
+#: significantly"; L = 1479 (q 0.1, T 30): epsilon inf after seconds. Such an L means an
+#: epsilon in the hundreds; L = 1101 still worked (epsilon 580) but is refused too.
+MAX_PRV_LOSS = 1000.0
+#: Largest target PRV calibration accepts (up front: the bisection would visit sigmas
+#: whose grid exceeds MAX_PRV_LOSS); RDP calibrates any target.
+MAX_PRV_TARGET = 500.0
 
 
 class AccountingError(BenchError):
@@ -143,6 +151,12 @@ def _prv_epsilon(history: Sequence[Run], delta: float) -> float:
         size = domain.size
     except (OverflowError, ValueError, RuntimeError):  # an infinite or NaN domain
         size = math.inf
+    if size <= MAX_PRV_POINTS and not domain.t_max <= MAX_PRV_LOSS:
+        raise AccountingError(
+            f"PRV accounting of {_describe(history, delta)} would discretize privacy losses "
+            f"up to {domain.t_max:.4g} (limit {MAX_PRV_LOSS:g}, where opacus's discretization "
+            "fails): epsilon is in the hundreds or more; use --accountant rdp"
+        )
     if size > MAX_PRV_POINTS:
         raise AccountingError(
             f"PRV accounting of {_describe(history, delta)} needs a grid of {size:.3g} "
@@ -267,8 +281,11 @@ def _read_cached(path, budget: PrivacyBudget, sample_rate: float, steps: int):
         data = json.loads(path.read_text(encoding="utf-8"))
         cal = Calibration(budget, sample_rate, steps, **data)
         numbers = (cal.sigma, cal.epsilon)
+        cross = cal.cross_check_epsilon
         if not all(isinstance(x, float) and math.isfinite(x) and x > 0 for x in numbers):
             why = "its sigma and epsilon are not positive finite numbers"
+        elif not (cross is None or isinstance(cross, float)):
+            why = "its cross-check epsilon is not a number"
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         why = f"it is not a calibration ({type(exc).__name__}: {exc})"
     if why is None:
@@ -328,6 +345,12 @@ def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
 
     check_mechanism(0.0, sample_rate, steps, budget.delta)
     delta, name = budget.delta, budget.accountant
+    if name == "prv" and budget.epsilon > MAX_PRV_TARGET:
+        raise AccountingError(
+            f"epsilon {budget.epsilon:g} is above what PRV calibration supports "
+            f"({MAX_PRV_TARGET:g}: its grid would reach privacy losses where opacus's "
+            "discretization fails); use --accountant rdp, or a smaller epsilon"
+        )
     memo: dict[float, float] = {}
 
     def exact(sigma):
@@ -348,8 +371,7 @@ def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
         ) from None
     except AccountingError as exc:
         raise AccountingError(
-            f"cannot calibrate epsilon {budget.epsilon:g} with the {name.upper()} "
-            f"accountant: {exc}"
+            f"cannot calibrate epsilon {budget.epsilon:g} with the {name.upper()} accountant: {exc}"
         ) from None
 
 

@@ -25,6 +25,9 @@ from bench.privacy.bounds import rero
 EDGEWORTH_MIN_STEPS = 30
 EDGEWORTH_MIN_EXPECTED = 10
 MC_SAMPLES = 200_000
+#: Up to this many steps E[1/K] sums over every k (8 MB); beyond, over the binomial mass
+#: but 2e-13 of it (bounds.prior_free's support), so that T = 1e12 still fits in memory.
+EXACT_SUM_STEPS = 10**6
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def assess(query: RiskQuery) -> dict[str, Any]:
         "p_mse_le": _p_mse(query, query.sigma),
         "expected_mse": _finite(expected_mse(query)),
         "rero": _rero(query),
-        "rero_method": _rero_method(query),
+        "rero_method": rero_method(query),
     }
     if query.psnr_threshold is not None:
         eta = query.data_range**2 * 10 ** (-query.psnr_threshold / 10)
@@ -82,8 +85,11 @@ def expected_mse(query: RiskQuery) -> float:
     import numpy as np
     from scipy.stats import binom
 
-    k = np.arange(1, query.steps + 1)
-    pmf = binom.pmf(k, query.steps, query.sample_rate)
+    if query.steps > EXACT_SUM_STEPS:  # the whole range would not fit in memory
+        k, pmf = bounds._binom_support(query.steps, query.sample_rate)
+    else:
+        k = np.arange(1, query.steps + 1)
+        pmf = binom.pmf(k, query.steps, query.sample_rate)
     inv_k = np.sum(pmf / k) / binom.sf(0, query.steps, query.sample_rate)
     return float(query.sigma**2 * query.norm**2 * inv_k)
 
@@ -137,7 +143,8 @@ def _p_mse(query: RiskQuery, sigma: float, eta: float | None = None) -> float:
     )
 
 
-def _rero_method(query: RiskQuery) -> str:
+def rero_method(query: RiskQuery) -> str:
+    """How the ReRo figure of ``query`` is computed: closed form, Edgeworth or Monte Carlo."""
     if query.sample_rate == 1 or query.sigma == 0:
         return "closed form (mu-GDP)"
     expected = query.sample_rate * query.steps
@@ -147,7 +154,7 @@ def _rero_method(query: RiskQuery) -> str:
 
 
 def _rero(query: RiskQuery) -> float:
-    method = _rero_method(query)
+    method = rero_method(query)
     if method.startswith("closed"):
         return float(rero.rero_gdp(query.kappa, bounds.gdp_mu(query.sigma, query.steps)))
     args = (query.kappa, query.sigma, query.sample_rate, query.steps)
