@@ -159,11 +159,7 @@ def _load_real(spec, variant: str, root: Path, shape, use_cache: bool, follow_li
         return data
     samples, problems, skipped = _read(loader, index, shape, deep=False)
     if not samples:
-        shown = "; ".join(str(p) for p in problems[:3]) or "no items found"
-        raise DatasetError(
-            f"no usable sample of {spec.name!r} in {root} ({len(problems)} problem(s): "
-            f"{shown}); run bench data check --dataset {spec.name} --data-root {root}"
-        )
+        raise nothing_usable(spec.name, root, problems)
     _warn(spec.name, problems)
     if skipped:
         log.warning(
@@ -174,6 +170,15 @@ def _load_real(spec, variant: str, root: Path, shape, use_cache: bool, follow_li
     if use_cache:
         save_arrays(spec.name, key, arrays)
     return from_arrays(spec.modality, arrays, base, from_cache=False)
+
+
+def nothing_usable(name: str, root: Path, problems: list[Problem]) -> DatasetError:
+    """The one-line error of a local copy with no usable sample (its first problems)."""
+    shown = "; ".join(str(p) for p in problems[:3]) or "no items found"
+    return DatasetError(
+        f"no usable sample of {name!r} in {root} ({len(problems)} problem(s): "
+        f"{shown}); run bench data check --dataset {name} --data-root {root}"
+    )
 
 
 def index_files(index) -> list[Path]:

@@ -64,6 +64,14 @@ def test_a_torn_listing_header_is_a_named_problem(capsys, tmp_path):
     assert code == 2 and out.count("header is torn") == 3
     with pytest.raises(DatasetError, match=r"no usable sample of 'ukbb'.*header is torn"):
         load("ukbb", root=tmp_path, shape=SHAPE, use_cache=False)
+    code, _, err = run_cli(
+        capsys, "run", "--task", "recon-attack", "--profile", "smoke", "--data", "ukbb",
+        "--methods", "prior-free", "--eps", "10", "--data-root", tmp_path,
+        "--out", tmp_path / "runs",
+    )  # fmt: skip
+    (line,) = [x for x in err.splitlines() if x.startswith("bench: cell")]  # tqdm aside
+    assert code == 1 and "Traceback" not in err and "TokenError" not in err  # a failed cell
+    assert "failed: DatasetError: no usable sample of 'ukbb'" in line and "header is torn" in line
 
 
 def test_an_empty_listing_is_fine_and_a_listing_of_numbers_is_not(tmp_path):
