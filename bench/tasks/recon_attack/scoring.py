@@ -284,9 +284,7 @@ def _risk_of_record(record: dict, sigma: float, threat: ThreatModel) -> dict[str
 def _same_trials(threat: ThreatModel, *columns) -> None:
     lengths = {len(column) for column in columns}
     if lengths != {threat.trials}:
-        raise ValueError(
-            f"outputs hold {sorted(lengths)} trials; the protocol has {threat.trials}"
-        )
+        raise ValueError(f"outputs hold {sorted(lengths)} trials; the protocol has {threat.trials}")
 
 
 def _check_success(recorded, derived: np.ndarray) -> None:

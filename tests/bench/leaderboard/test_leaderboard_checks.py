@@ -9,6 +9,7 @@ from bench.leaderboard.card import parse_card
 from bench.leaderboard.checks import SubmissionError, check_submission
 from bench.leaderboard.rules import rules_for
 from bench.privacy.accounting import epsilon_of_history
+from bench.records import record_digest
 from bench.tasks import get_task
 
 TASK = get_task("recon-attack")
@@ -25,6 +26,10 @@ def smoke_records(tmp_path_factory) -> list[dict]:
 
 
 def _problems(records, card, allow_smoke=True) -> list[str]:
+    # each test edits a record the way a tamperer would, digest redone, so that the check
+    # under test must catch it by itself (test_tampering.py: the digest alone)
+    for record in records:
+        record["digest"] = record_digest(record)
     try:
         check_submission(
             TASK, card, records, rules_for(TASK), source="test", allow_smoke=allow_smoke
@@ -59,14 +64,16 @@ def test_an_unprotected_private_step_is_rejected(smoke_records, card):
 
 def test_a_private_record_must_list_its_private_steps(smoke_records, card):
     _cell(smoke_records, "1", 2)["privacy"]["private_data_steps"] = []
-    (problem,) = _problems(smoke_records, card)
-    assert problem.startswith("prior-free/eps=1/seed=2: lists no private-data steps")
+    problems = _problems(smoke_records, card)
+    assert "prior-free/eps=1/seed=2: lists no private-data steps" in problems[0]
+    assert all(p.startswith("prior-free/eps=1/seed=2: ") for p in problems)
 
 
 def test_a_private_record_needs_clipping(smoke_records, card):
     _cell(smoke_records, "30", 1)["privacy"]["max_grad_norm"] = None
-    (problem,) = _problems(smoke_records, card)
-    assert "without a per-sample clipping bound" in problem
+    problems = _problems(smoke_records, card)
+    assert "without a per-sample clipping bound" in problems[0]
+    assert all(p.startswith("prior-free/eps=30/seed=1: ") for p in problems)
 
 
 def test_duplicates_mixed_profiles_and_other_deltas_are_named(smoke_records, card):
@@ -81,12 +88,18 @@ def test_duplicates_mixed_profiles_and_other_deltas_are_named(smoke_records, car
 
 def test_a_composition_of_runs_is_recomputed_from_privacy_runs(smoke_records, card):
     privacy = _cell(smoke_records, "30", 1)["privacy"]
-    runs = [(privacy["noise_multiplier"], 1.0, 1), (8.0, 0.1, 20)]  # e.g. a GAN, then a classifier
-    privacy["runs"] = [{"noise_multiplier": s, "sample_rate": q, "steps": t} for s, q, t in runs]
+    release = privacy["private_data_steps"][0]
+    runs = [(8.0, 0.1, 20), (privacy["noise_multiplier"], 1.0, 1)]  # e.g. a GAN, then the release
+    names = ("GAN training", release["name"])  # the last run is the block's top-level mechanism
+    privacy["runs"] = [
+        {"name": n, "noise_multiplier": s, "sample_rate": q, "steps": t}
+        for n, (s, q, t) in zip(names, runs, strict=True)
+    ]
+    privacy["private_data_steps"].insert(0, {**release, "name": "GAN training"})
     privacy["achieved_epsilon"] = epsilon_of_history(runs, privacy["delta"], "prv")
     assert privacy["achieved_epsilon"] < 30
     assert _problems(smoke_records, card) == []
-    privacy["runs"][1]["steps"] = 200  # the recorded epsilon no longer matches
+    privacy["runs"][0]["steps"] = 200  # the recorded epsilon no longer matches
     (problem,) = _problems(smoke_records, card)
     assert "disagrees with" in problem and "recomputed by prv" in problem
 
@@ -97,16 +110,20 @@ def test_a_non_private_record_may_not_claim_an_epsilon(smoke_records, card):
     assert problem == "prior-free/eps=inf/seed=0: a non-private record states an achieved epsilon"
 
 
-def test_a_record_that_reads_no_private_data_needs_no_mechanism(smoke_records, card):
-    # e.g. mammo-cls's vit-syn-only with a public GAN: epsilon 0 at every target
+def test_the_no_private_data_shortcut_is_refused_where_the_ledger_saw_private_access(
+    smoke_records, card
+):
+    # the shortcut (epsilon 0, no step, no private-data step) is accepted for a method
+    # that reads no private data at any epsilon: mammo-cls's vit-syn-only (the committed
+    # board); an attack on a DP release always reads its targets
     for eps in ("10", "inf"):
         privacy = _cell(smoke_records, eps, 0)["privacy"]
         privacy.update(achieved_epsilon=0.0, steps=0, private_data_steps=[], max_grad_norm=None)
-        privacy.pop("noise_multiplier")
-    assert _problems(smoke_records, card) == []
-    _cell(smoke_records, "10", 0)["privacy"]["steps"] = 5  # a step was taken after all
     problems = _problems(smoke_records, card)
-    assert problems and all(p.startswith("prior-free/eps=10/seed=0: ") for p in problems)
+    assert (
+        "prior-free/eps=10/seed=0: claims it read no private data, but the method's ledger "
+        "recorded private access at prior-free/eps=1/seed=0 (attacked DP-SGD release)"
+    ) in problems
 
 
 def test_scoring_on_held_out_test_data_is_not_a_training_step(smoke_records, card):
