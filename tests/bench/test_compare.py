@@ -62,7 +62,8 @@ def test_identical_results_pass(capsys, dirs):
 
 def test_a_worse_metric_fails_unless_within_its_tolerance(capsys, dirs):
     base, new = dirs
-    _write(new, {**BASE_METRICS, "success_empirical": 0.45}, seed=1)
+    for seed in (0, 1):
+        _write(new, {**BASE_METRICS, "success_empirical": 0.45}, seed=seed)
     code, out, _ = _compare(capsys, base, new)
     assert code == 1 and "WORSE" in out and "-0.05" in out
     assert "0.5 [0.4, 0.6]" in out  # the value with its CI
@@ -78,7 +79,10 @@ def test_direction_comes_from_the_metric(capsys, dirs):
     code, out, _ = _compare(capsys, base, new)
     assert code == 0 and "better" in out
     _write(new, {**BASE_METRICS, "mse_mean": 0.030}, seed=0)
-    assert _compare(capsys, base, new)[0] == 1
+    code, out, _ = _compare(capsys, base, new)  # not the primary metric: shown, not gating
+    assert code == 0 and "(not gating)" in out
+    assert _compare(capsys, base, new, "--metrics", "mse_mean")[0] == 1
+    assert _compare(capsys, base, new, "--default-tolerance", "0")[0] == 1
 
 
 def test_a_missing_cell_fails_and_a_new_one_does_not(capsys, dirs):
@@ -109,7 +113,8 @@ def test_markdown_for_a_ci_comment(capsys, dirs):
     _write(new, {**BASE_METRICS, "success_empirical": 0.3}, seed=0)
     code, out, _ = _compare(capsys, base, new, "--format", "markdown", "--all")
     assert code == 1 and out.startswith("**bench compare: FAIL")
-    assert "| cell" in out and "|---" in out and out.count("recon-attack@v2") == 4
+    assert "| cell" in out and "|---" in out and out.count(" seed=") == 4
+    assert "| method, epsilon" in out and "| WORSE" in out
 
 
 def test_other_task_versions_are_never_compared(capsys, tmp_path):
@@ -157,3 +162,51 @@ def test_a_null_metric_in_the_new_run_is_missing_and_in_the_base_is_no_regressio
     _write(base, {**BASE_METRICS, "mse_mean": None}, seed=1)
     code, out, _ = _compare(capsys, base, new)
     assert code == 0, out
+
+
+def test_nan_or_a_non_number_in_the_new_run_is_missing_and_in_the_base_is_no_regression(
+    capsys, dirs
+):
+    base, new = dirs
+    path = new / "recon-attack@v2" / "prior-free" / "eps=1" / "seed=0.json"
+    path.write_text(
+        path.read_text().replace('"success_empirical": 0.5', '"success_empirical": NaN')
+    )
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "MISSING" in out and "success_empirical is nan, read as missing" in out
+    _write(new, {**BASE_METRICS, "success_empirical": "high"}, seed=0)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "success_empirical is 'high', read as missing" in out
+    _write(new, BASE_METRICS, seed=0)
+    path = base / "recon-attack@v2" / "prior-free" / "eps=1" / "seed=1.json"
+    path.write_text(path.read_text().replace('"mse_mean": 0.02', '"mse_mean": NaN'))
+    assert _compare(capsys, base, new)[0] == 0
+
+
+def test_the_primary_metric_has_the_tasks_default_tolerance(capsys, dirs):
+    base, new = dirs
+    for seed in (0, 1):
+        _write(new, {**BASE_METRICS, "success_empirical": 0.49}, seed=seed)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 0 and "0.02" in out  # within recon-attack's 0.02
+    for seed in (0, 1):
+        _write(new, {**BASE_METRICS, "success_empirical": 0.47}, seed=seed)
+    assert _compare(capsys, base, new)[0] == 1
+
+
+def test_the_verdict_is_over_seeds_paired_by_seed(capsys, tmp_path):
+    """One seed worse by 0.05, two better: noise, not a regression; all worse: one."""
+    base, new = tmp_path / "base", tmp_path / "new"
+    for seed, value in enumerate((0.45, 0.54, 0.53)):
+        _write(base, BASE_METRICS, seed=seed)
+        _write(new, {**BASE_METRICS, "success_empirical": value}, seed=seed)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 0, out
+    row = next(
+        line for line in out.splitlines() if line.startswith("recon-attack@v2 prior-free eps=1 ")
+    )
+    assert "1/3" in row and row.split()[-1] == "ok"  # one seed worse, the verdict is not
+    for seed, value in enumerate((0.45, 0.47, 0.46)):
+        _write(new, {**BASE_METRICS, "success_empirical": value}, seed=seed)
+    code, out, _ = _compare(capsys, base, new)
+    assert code == 1 and "3/3" in out and "-0.04 ± 0.0058" in out
