@@ -210,3 +210,84 @@ def test_the_verdict_is_over_seeds_paired_by_seed(capsys, tmp_path):
         _write(new, {**BASE_METRICS, "success_empirical": value}, seed=seed)
     code, out, _ = _compare(capsys, base, new)
     assert code == 1 and "3/3" in out and "-0.04 ± 0.0058" in out
+
+
+def _documented_workflow() -> dict:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "regression-tracking.md"
+    (block,) = re.findall(
+        r"```yaml\n(# \.github/workflows/privmedbench\.yml.*?)```", doc.read_text(), re.S
+    )
+    return yaml.safe_load(block)
+
+
+def _step(steps: list[dict], name: str) -> dict:
+    return next(step for step in steps if step.get("name", "").startswith(name))
+
+
+def _bash(script: str, cwd, env: dict) -> int:
+    import subprocess
+
+    # GitHub runs a `run:` step as `bash -e {0}`
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, timeout=600).returncode
+
+
+@pytest.mark.integration
+def test_the_documented_ci_example_runs_as_written(tmp_path):
+    """Every shell step of docs/regression-tracking.md's workflow, as written: the suite
+    installed from a git URL (this checkout as ``git+file://``; pip in ``--dry-run`` with no
+    dependencies, so nothing is downloaded or changed), the smoke grid (the suite's
+    ``prior-free`` standing in for the user's ``my-attack``), the compare and the gate."""
+    import json
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    steps = _documented_workflow()["jobs"]["smoke"]["steps"]
+    work, shims = tmp_path / "user-repo", tmp_path / "bin"
+    work.mkdir()
+    shims.mkdir()
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "my-attack"\nversion = "0.1"\n[tool.setuptools]\npy-modules = []\n'
+    )
+    (shims / "pip").write_text(
+        f'#!/bin/bash\nexec {sys.executable} -m pip "$1" --dry-run --no-deps '
+        '--no-build-isolation --quiet "${@:2}"\n'
+    )
+    (shims / "pip").chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}"}
+    env |= {
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
+
+    install = _step(steps, "Install the suite")
+    assert install["env"]["PRIVMEDBENCH_GIT"] == "${{ vars.PRIVMEDBENCH_GIT }}"
+    assert _bash(install["run"], work, {**env, "PRIVMEDBENCH_GIT": f"git+file://{repo}"}) == 0
+
+    run = _step(steps, "Run the smoke grid")["run"].replace("my-attack", "prior-free")
+    assert _bash(run, work, env) == 0
+    shutil.copytree(work / "runs" / "new", work / "baselines" / "smoke")
+
+    def compare_then_gate() -> int:
+        (tmp_path / "output").write_text("")
+        assert _bash(_step(steps, "Compare")["run"], work, env) == 0  # set +e: never fails
+        status = (tmp_path / "output").read_text().strip().rpartition("status=")[2]
+        gate = _step(steps, "Fail on a regression")
+        assert gate["if"] == "steps.compare.outputs.status != '0'"
+        return _bash(gate["run"], work, env) if status != "0" else 0
+
+    assert compare_then_gate() == 0
+    assert "bench compare: OK" in (work / "compare.md").read_text()
+    for path in (work / "runs" / "new").rglob("eps=10/seed=*.json"):  # a regression
+        record = json.loads(path.read_text())
+        record["metrics"]["success_empirical"] -= 0.1
+        path.write_text(json.dumps(record))
+    assert compare_then_gate() == 1
+    assert "**bench compare: FAIL" in (tmp_path / "summary").read_text()
