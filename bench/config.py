@@ -242,6 +242,23 @@ def _is_group(value: Any) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
+def config_from_dict(default: Any, data: Any, what: str) -> Any:
+    """A config of ``default``'s type holding ``data`` (a record's ``config_to_dict``).
+
+    Every field is validated with its type; ``data`` must round-trip exactly, so a record
+    whose config this code cannot represent is refused rather than approximated.
+    """
+    try:
+        config = _adapter(type(default)).validate_python(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise BenchError(f"{what}: {where}: {first['msg']}") from None
+    if config_to_dict(config) != data:
+        raise BenchError(f"{what} does not round-trip through {type(default).__name__}")
+    return config
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """The config as a JSON-ready dict (tuples become lists)."""
     return json_ready(dataclasses.asdict(config))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.cli.args import path_arg
+from bench.errors import BenchError
 
 EPILOG = """examples:
   bench leaderboard submit runs/ --card my-method.yaml
@@ -45,6 +46,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     render.add_argument("--out", type=path_arg, help="write here instead of in --root")
     check = actions.add_parser("check", help="re-validate submissions; fail on stale boards")
     check.add_argument("--task", help="one task (default: every board under --root)")
+    verify = actions.add_parser(
+        "verify",
+        help="re-run sampled cells of a submission and compare with its records",
+        description="Re-run K cells of a submission from the installed method code "
+        "(reference or plug-in) and compare: exactly on the device type the records were "
+        "made on, metrics within --tolerance on another. Writes <submission>.verify.json "
+        "beside it; exit 0 when reproduced, 1 when not.",
+    )
+    verify.add_argument("submission", type=path_arg, metavar="SUBMISSION", help="a .json file")
+    verify.add_argument("--cells", type=int, default=1, help="cells to re-run (default 1)")
+    verify.add_argument("--seed", type=int, default=0, help="seed of the cell draw (default 0)")
+    verify.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+    verify.add_argument("--data-root", type=path_arg, help="folder of a real dataset's records")
+    verify.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.02,
+        help="per-metric absolute tolerance on another device type (default 0.02)",
+    )
     for action in (submit, render, check):
         action.add_argument(
             "--root", type=path_arg, default=Path("leaderboards"), help="leaderboards folder"
@@ -53,7 +73,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    handlers = {"submit": _submit, "render": _render, "check": _check}
+    handlers = {"submit": _submit, "render": _render, "check": _check, "verify": _verify}
     return handlers[args.action](args)
 
 
@@ -88,3 +108,30 @@ def _check(args: argparse.Namespace) -> int:
     if not stale:
         print(f"{len(tasks)} board(s) checked: every submission is valid, every board up to date")
     return 1 if stale else 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import functools
+
+    from bench.launchers.local import inner_progress
+    from bench.leaderboard.verify import verification_path, verify_submission
+
+    if not args.tolerance >= 0:
+        raise BenchError(f"bad --tolerance {args.tolerance}: expected a number >= 0")
+    result = verify_submission(
+        args.submission,
+        cells=args.cells,
+        seed=args.seed,
+        device=args.device,
+        data_root=args.data_root,
+        tolerance=args.tolerance,
+        progress=functools.partial(inner_progress, desc="re-run"),
+    )
+    for cell in result.cells:
+        state = "reproduced" if cell.reproduced else "DIFFERS"
+        print(f"  {cell.label}: {state} ({cell.comparison}, {cell.seconds:g} s)")
+        for line in cell.differences:
+            print(f"    {line}")
+    print(result.summary_line())
+    print(f"(wrote {verification_path(args.submission)})", file=sys.stderr)
+    return 0 if result.reproduced else 1
