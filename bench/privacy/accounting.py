@@ -155,13 +155,13 @@ def _prv_epsilon(history: Sequence[Run], delta: float) -> float:
         raise AccountingError(
             f"PRV accounting of {_describe(history, delta)} would discretize privacy losses "
             f"up to {domain.t_max:.4g} (limit {MAX_PRV_LOSS:g}, where opacus's discretization "
-            "fails): epsilon is in the hundreds or more; use --accountant rdp"
+            "fails): epsilon is in the hundreds or more; the RDP accountant still answers"
         )
     if size > MAX_PRV_POINTS:
         raise AccountingError(
             f"PRV accounting of {_describe(history, delta)} needs a grid of {size:.3g} "
             f"points (limit {MAX_PRV_POINTS:.3g}: memory, minutes): epsilon is far outside "
-            "the useful range (a tiny sigma or a large q T); use --accountant rdp"
+            "the useful range (a tiny sigma or a large q T); the RDP accountant still answers"
         )
     try:
         tprvs = [prv.TruncatedPrivacyRandomVariable(p, domain.t_min, domain.t_max) for p in prvs]

@@ -13,10 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial import hermite_e
-from scipy import integrate, optimize
 from scipy.special import ndtr, ndtri
-from scipy.stats import beta, binom, chi2, ncx2
 
 from bench.privacy.bounds._args import check, scalar
 
@@ -119,6 +116,8 @@ def _np_power(loss_p, loss_q, kappa):
 
 def _mc_interval(loss_p, loss_q, kappa, alpha):
     """Interval holding the exact power with probability >= 1 - alpha (union bound)."""
+    from scipy.stats import beta, binom
+
     n, srt = loss_p.size, np.sort(loss_p)
     # Order-statistic interval [t_lo, t_hi] for the (1 - kappa) quantile at alpha / 2.
     lo = int(binom.ppf(alpha / 4, n, 1 - kappa))
@@ -178,6 +177,7 @@ def rero_subsampled_mc(
 
 def _expect(fn, sigma, q, shift, tol):
     """E[fn(L(shift + sigma U))], U ~ N(0, 1), by adaptive quadrature to absolute ``tol``."""
+    from scipy import integrate
 
     def integrand(u):
         return fn(_step_loss(shift + sigma * u, sigma, q)) * np.exp(-u * u / 2)
@@ -202,6 +202,8 @@ def _step_cumulants(sigma, q, under_q):
 
 def _edgeworth_cdf(x, lam3, lam4, lam5):
     """Edgeworth CDF of a standardized sum to O(T^-3/2) (standardized cumulants 3-5)."""
+    from numpy.polynomial import hermite_e
+
     coef = np.zeros(9)
     coef[2] = lam3 / 6
     coef[3] = lam4 / 24
@@ -242,6 +244,8 @@ def rero_subsampled_edgeworth(kappa, sigma, sample_rate, steps):
         >>> round(rero_subsampled_edgeworth(1 / 13, 1.0, 1.0, 1), 5)
         0.33503
     """
+    from scipy import optimize
+
     kappa, sigma, q, steps = _rero_args(kappa, sigma, sample_rate, steps)
     if sigma == 0:
         return _rero_nonprivate(kappa, q, steps)
@@ -274,6 +278,8 @@ def rero_glrt(kappa, sigma, dim, steps=1):
         >>> round(float(rero_glrt(0.05, 1.0, 1)), 4)
         0.1701
     """
+    from scipy.stats import chi2, ncx2
+
     kappa, sigma = check("kappa", kappa, "open_unit"), check("sigma", sigma, "nonneg")
     dim, steps = check("dim", dim, "count"), check("steps", steps, "count")
     with np.errstate(divide="ignore", invalid="ignore"):
