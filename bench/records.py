@@ -93,7 +93,7 @@ def build_record(
         "config": config,
         "protocol": protocol,
         "config_hash": config_hash(settings),
-        "code": code_version(),
+        "code": {**code_version(), "method": method_code(method_package(ctx))},
         "environment": environment(ctx.device),
         "privacy": privacy,
         "metrics": scored.metrics,
@@ -114,6 +114,15 @@ def record_digest(record: dict[str, Any]) -> str:
     content = {key: value for key, value in record.items() if key != DIGEST_KEY}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def method_package(ctx: CellContext) -> str:
+    """The top-level package of the cell's method (``attacks``, or a plug-in's)."""
+    from bench.tasks import get_method
+
+    run = get_method(ctx.task.name, ctx.cell.method).run
+    module = getattr(run, "target_module", None) or getattr(run, "__module__", "") or ""
+    return module.partition(".")[0]
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
@@ -184,29 +193,55 @@ def iter_records(root: Path) -> list[dict[str, Any]]:
 def code_version() -> dict[str, Any]:
     """The package version and, when the code is a git checkout, its commit."""
     version: dict[str, Any] = {"package": "privmedbench", "version": bench.__version__}
-    root = Path(bench.__file__).resolve().parent.parent
-    # read-only queries: --no-optional-locks keeps `git status` from taking
-    # .git/index.lock, which would make the user's own git commands fail meanwhile
+    return {**version, **git_state(Path(bench.__file__).resolve().parent)}
+
+
+@functools.cache
+def method_code(package: str) -> dict[str, Any]:
+    """Where a method's code comes from: its top-level package, the distribution that
+    installed it (name, version) and, for a git checkout, the commit.
+
+    A plug-in's record thereby names the code that made it, beside the suite's own.
+    """
+    from importlib import metadata, util
+
+    names = metadata.packages_distributions().get(package) or [None]
+    info: dict[str, Any] = {"package": package, "distribution": names[0], "version": None}
+    if names[0] is not None:
+        info["version"] = metadata.version(names[0])
+    spec = util.find_spec(package)
+    if spec is not None and spec.submodule_search_locations:
+        info.update(git_state(Path(next(iter(spec.submodule_search_locations))).resolve()))
+    return info
+
+
+def git_state(folder: Path) -> dict[str, Any]:
+    """``git_commit`` and ``git_dirty`` of the checkout that tracks ``folder``.
+
+    ``git_commit`` is None when no git checkout tracks it (an installed wheel; a package
+    inside somebody else's repository that does not track it). The queries are read-only:
+    ``--no-optional-locks`` keeps ``git status`` from taking ``.git/index.lock``, which
+    would make the user's own git commands fail meanwhile.
+    """
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout
-        version.update(git_commit=commit, git_dirty=bool(dirty.strip()))
+        tracked = git("ls-files", "--error-unmatch", "__init__.py")
+        commit = git("rev-parse", "HEAD")
+        if tracked.returncode or commit.returncode:
+            return {"git_commit": None}
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".")
     except (OSError, subprocess.SubprocessError):
-        version.update(git_commit=None)
-    return version
+        return {"git_commit": None}
+    return {"git_commit": commit.stdout.strip(), "git_dirty": bool(dirty.stdout.strip())}
 
 
 def environment(device: str) -> dict[str, Any]:

@@ -220,4 +220,5 @@ def lazy(target: str) -> Callable[..., Any]:
         return getattr(importlib.import_module(module_name), attr)(ctx, view, ledger)
 
     runner.__qualname__ = runner.__name__ = f"lazy({target})"
+    runner.target_module = module_name  # where the method's code lives (the record's code)
     return runner

@@ -50,6 +50,9 @@ def test_smoke_profile_of_every_task(task_name, tmp_path_factory):
     assert (out / f"{task_name}@v{task.version}" / "summary.png").exists()
     for record in records:
         _check_privacy(record, task)
+        method = record["code"]["method"]  # the reference methods come with the suite
+        assert method["distribution"] == "privmedbench", method
+        assert method["package"] in ("attacks", "classifiers", "generators"), method
 
 
 PRIVACY_KEYS = {

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+DISTRIBUTION = "pmb-examples"  # tests/plugin_example/pyproject.toml
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +75,10 @@ def test_installed_plugin_is_listed_and_runs(installed, tmp_path):
     assert 0 <= private["metrics"]["success_empirical"] <= 1
     assert len(private["outputs"]["nmse"]) == threat["trials"]
     assert baseline["metrics"]["success_empirical"] == 1.0  # no noise: the projection is exact
+    # the record names the plug-in's code beside the suite's (a --target install: no git)
+    code = private["code"]["method"]
+    assert (code["package"], code["distribution"]) == ("pmb_example_attack", DISTRIBUTION)
+    assert code["version"] and code["git_commit"] is None
 
 
 def test_the_session_never_sees_the_plugin():
