@@ -295,8 +295,22 @@ def validate_request(request: RunRequest) -> TaskSpec:
     protocol_settings(request)  # a bad protocol value fails here, before any cell
     if any(not (e > 0) or math.isnan(e) for e in request.epsilons):
         raise BenchError(f"bad epsilon grid {request.epsilons}")
+    _check_accountable(request)
     _check_writable(request.out)
     return task
+
+
+def _check_accountable(request: RunRequest) -> None:
+    """Refuse, before any cell, an epsilon the reported accountant cannot calibrate."""
+    from bench.privacy.accounting import MAX_PRV_TARGET
+
+    if request.accountant == "prv":
+        too_big = [e for e in request.epsilons if math.isfinite(e) and e > MAX_PRV_TARGET]
+        if too_big:
+            raise BenchError(
+                f"epsilon {too_big[0]:g} is above what PRV calibration supports "
+                f"({MAX_PRV_TARGET:g}); use --accountant rdp, or a smaller epsilon"
+            )
 
 
 def _check_data(request: RunRequest) -> None:

@@ -158,11 +158,55 @@ def submission_blocks(submissions: list[Submission]) -> list[Block]:
                 card.code_url,
                 card.paper or "-",
                 card.deviations,
+                method_code_text(sub.records),
+                verification_text(sub),
             )
         )
     headers = ("method", "profile", "authors", "description", "data", "privacy unit")
     headers += ("public data", "accountant", "hardware", "code", "paper", "deviations")
+    headers += ("made by", "verified")
     return [Block("h2", "Submissions"), Block("table", headers=headers, rows=body)]
+
+
+def method_code_text(records: list[dict]) -> str:
+    """The code that made the records (``records[].code.method``): package, version, commit.
+
+    >>> method_code_text([{"code": {"method": {"distribution": "pmb-x", "version": "0.2",
+    ...     "package": "pmb_x", "git_commit": "0123456789abcdef", "git_dirty": False}}}])
+    'pmb-x 0.2 (pmb_x, commit 0123456789)'
+    >>> method_code_text([{"code": {}}])
+    'not recorded'
+    """
+    seen = []
+    for record in records:
+        code = (record.get("code") or {}).get("method")
+        if not isinstance(code, dict):
+            return "not recorded"
+        commit = code.get("git_commit")
+        where = f"{code.get('package')}" + (f", commit {commit[:10]}" if commit else "")
+        where += " + local changes" if code.get("git_dirty") else ""
+        text = f"{code.get('distribution') or '?'} {code.get('version') or '?'} ({where})"
+        if text not in seen:
+            seen.append(text)
+    return "; ".join(seen) or "not recorded"
+
+
+def verification_text(submission: Submission) -> str:
+    """Whether ``bench leaderboard verify`` re-ran the submission's current content."""
+    from bench.leaderboard.verify import load_verification
+
+    found = load_verification(submission.path)
+    if found is None:
+        return "not verified"
+    cells = found.get("cells") or []
+    good = sum(bool(c.get("reproduced")) for c in cells)
+    verdict = "reproduced" if found.get("reproduced") else "NOT reproduced"
+    comparison = {c.get("comparison") for c in cells}
+    how = "exact" if comparison == {"exact"} else "within tolerance"
+    return (
+        f"{verdict}: {good}/{len(cells)} cells re-run ({how}) on {found.get('device')}, "
+        f"{str(found.get('verified_at', ''))[:10]}"
+    )
 
 
 def _dataset(record: dict) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.privacy.accounting import (
+    AccountingError,
     Calibration,
     calibrate,
     epsilon_of_history,
@@ -218,6 +219,15 @@ class _Run:
     transforms: tuple[str, ...] = ()
 
 
+def _cross_check(history, budget) -> tuple[float | None, str | None]:
+    """The other accountant's epsilon, or ``None`` with the reason it cannot give one (PRV
+    beyond its grid, say): a cross-check, never a reason to fail the guarantee."""
+    try:
+        return epsilon_of_history(history, budget.delta, other_accountant(budget.accountant)), None
+    except AccountingError as exc:
+        return None, str(exc)
+
+
 @dataclass
 class PrivacyLedger:
     """Every access of one cell to private data, and the budget they share.
@@ -392,13 +402,13 @@ class PrivacyLedger:
         history = [r for run in self._runs for r in run.history()]
         if budget.is_private:
             achieved = epsilon_of_history(history, budget.delta, budget.accountant)
-            cross = epsilon_of_history(history, budget.delta, other_accountant(budget.accountant))
+            cross, cross_note = _cross_check(history, budget)
             if not achieved <= budget.epsilon:
                 raise PrivacyViolation(
                     f"achieved epsilon {achieved:.4f} exceeds target {budget.epsilon}"
                 )
         else:
-            achieved = cross = math.inf
+            achieved, cross, cross_note = math.inf, math.inf, None
         last = self._runs[-1] if self._runs else None
         block = {
             "target_epsilon": _finite_or_none(budget.epsilon),
@@ -420,6 +430,8 @@ class PrivacyLedger:
             "private_data_steps": [s.as_dict() for s in self._steps()],
             "public_data_steps": list(self._public),
         }
+        if cross_note:
+            block["cross_check"]["note"] = cross_note
         if len(self._runs) > 1:
             block["runs"] = self.runs
         return block
@@ -488,9 +500,9 @@ def _protection(run: _Run, budget: PrivacyBudget) -> str:
     )
 
 
-def _finite_or_none(value: float) -> float | None:
-    """Strict JSON has no Infinity: the non-private case is ``null``."""
-    return value if math.isfinite(value) else None
+def _finite_or_none(value: float | None) -> float | None:
+    """Strict JSON has no Infinity: the non-private case (or none known) is ``null``."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 __all__: Sequence[str] = (

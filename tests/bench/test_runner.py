@@ -194,3 +194,35 @@ def test_git_is_queried_without_optional_locks(monkeypatch):
     assert calls and all(c[0] != "git" or "status" not in c or c[1] == "--no-optional-locks"
                          for c in calls)  # fmt: skip
     assert any("status" in c for c in calls)
+
+
+def test_a_run_sweeps_stale_temp_files_of_killed_cache_writes(toy_task, tmp_path, monkeypatch):
+    import os
+
+    from bench.cache import STALE_AFTER_S, cache_dir
+
+    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path / "cache"))
+    folder = cache_dir("cardiac-ldm", "autoencoder")
+    stale, fresh = folder / ".abc.pt.x1.tmp", folder / ".abc.pt.x2.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(b"partial")
+    old = os.stat(stale).st_mtime - 2 * STALE_AFTER_S
+    os.utime(stale, (old, old))
+    run(_request(tmp_path, epsilons=(1.0,), seeds=(0,)))
+    assert not stale.exists() and fresh.exists()  # a write in flight is left alone
+
+
+def test_an_epsilon_prv_cannot_calibrate_is_refused_before_any_cell(toy_task, tmp_path):
+    with pytest.raises(BenchError, match="epsilon 1000 is above what PRV calibration supports"):
+        run(_request(tmp_path, epsilons=(1000.0,)))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_with_rdp_a_cross_check_prv_cannot_compute_is_null_with_its_reason(toy_task, tmp_path):
+    result = run(_request(tmp_path, epsilons=(1000.0,), seeds=(0,), accountant="rdp"))
+    assert not result.failed, [s.error for s in result.failed]
+    record = load_record(tmp_path / "runs/toy@v1/toy-method/eps=1000/seed=0.json")
+    privacy = record["privacy"]
+    assert privacy["achieved_epsilon"] <= 1000
+    assert privacy["cross_check"]["epsilon"] is None
+    assert "RDP accountant still answers" in privacy["cross_check"]["note"]
