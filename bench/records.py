@@ -22,7 +22,7 @@ from bench.config import config_to_dict
 from bench.errors import RecordError
 from bench.metrics import higher_is_better
 from bench.privacy.budget import format_epsilon
-from bench.tasks.base import Cell, CellContext, Scored
+from bench.tasks.base import Cell, CellContext, MethodSpec, Scored
 
 SCHEMA_VERSION = 2  # 2: task-owned protocol, per-example outputs, ledger privacy
 REQUIRED_KEYS = (
@@ -73,11 +73,13 @@ def build_record(
     scored: Scored,
     privacy: dict[str, Any],
     risk: dict[str, Any],
+    method: MethodSpec,
 ) -> dict[str, Any]:
     """The full record of a finished cell (the runner adds ``wall_time_s``).
 
     ``scored`` comes from the task's scoring, ``privacy`` from the ledger, ``risk`` from
-    the task's risk of the ledger's runs: nothing here was written by the method.
+    the task's risk of the ledger's runs: nothing here was written by the method, whose
+    code (``method``) is named in the record's ``code`` block.
     """
     settings = cell_config(ctx)
     config, protocol = settings["method"], settings["protocol"]
@@ -93,7 +95,7 @@ def build_record(
         "config": config,
         "protocol": protocol,
         "config_hash": config_hash(settings),
-        "code": {**code_version(), "method": method_code(method_package(ctx))},
+        "code": {**code_version(), "method": method_code(method_package(method))},
         "environment": environment(ctx.device),
         "privacy": privacy,
         "metrics": scored.metrics,
@@ -116,11 +118,9 @@ def record_digest(record: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def method_package(ctx: CellContext) -> str:
-    """The top-level package of the cell's method (``attacks``, or a plug-in's)."""
-    from bench.tasks import get_method
-
-    run = get_method(ctx.task.name, ctx.cell.method).run
+def method_package(method: MethodSpec) -> str:
+    """The top-level package of a method's code (``attacks``, or a plug-in's)."""
+    run = method.run
     module = getattr(run, "target_module", None) or getattr(run, "__module__", "") or ""
     return module.partition(".")[0]
 

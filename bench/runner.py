@@ -223,7 +223,8 @@ def execute_cell(request: RunRequest, ctx: CellContext) -> dict:
     artifact = method.run(ctx.for_method(), prepared.view, ledger)
     scored = protocol.score(ctx, prepared, artifact, ledger)
     privacy = ledger.privacy_block()
-    return build_record(ctx, prepared.dataset, scored, privacy, protocol.risk(ctx, ledger))
+    risk = protocol.risk(ctx, ledger)
+    return build_record(ctx, prepared.dataset, scored, privacy, risk, method)
 
 
 def with_declared_data(request: RunRequest, prepared: Prepared) -> Prepared:

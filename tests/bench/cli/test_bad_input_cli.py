@@ -55,7 +55,9 @@ def test_show_is_read_only(capsys, toy_run):
 
 
 @pytest.mark.parametrize("command", ["show", "compare"])
-def test_a_nan_metric_is_refused_by_show_and_compare(capsys, toy_run, tmp_path, command):
+def test_a_nan_metric_is_refused_by_show_and_a_regression_for_compare(
+    capsys, toy_run, tmp_path, command
+):
     import shutil
 
     new = tmp_path / "new"
@@ -65,6 +67,9 @@ def test_a_nan_metric_is_refused_by_show_and_compare(capsys, toy_run, tmp_path, 
     record["metrics"] = {k: math.nan for k in record["metrics"]}
     path.write_text(json.dumps(record))  # json.dumps writes NaN: not strict JSON
     argv = ("show", new) if command == "show" else ("compare", toy_run.parent, new)
-    code, _, err = _run(capsys, *argv)
+    code, out, err = _run(capsys, *argv)
+    if command == "compare":  # a NaN result is a missing metric: the gate fails
+        assert code == 1 and "MISSING" in out and str(path) in out, out
+        return
     line = _one_line(err)
     assert code == 2 and str(path) in line and "NaN is not strict JSON" in line
