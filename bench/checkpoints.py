@@ -36,7 +36,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.cache import cache_dir, index_entry, verified_entry, write_json_atomic
+from bench.cache import (
+    bytes_sha256,
+    cache_dir,
+    index_entry,
+    verified_entry,
+    write_json_atomic,
+)
 from bench.config import json_ready
 from bench.errors import BenchError
 
@@ -53,12 +59,7 @@ def key_of(parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+file_sha256 = bytes_sha256  # the SHA-256 of a file's bytes (public API for methods)
 
 
 def write_checkpoint(path: Path, state: dict, meta: dict[str, Any]) -> str:
