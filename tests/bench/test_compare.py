@@ -237,6 +237,7 @@ def _bash(script: str, cwd, env: dict) -> int:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # ~15-30 s: a pip dry-run install and two bench runs (opt-in)
 def test_the_documented_ci_example_runs_as_written(tmp_path):
     """Every shell step of docs/regression-tracking.md's workflow, as written: the suite
     installed from a git URL (this checkout as ``git+file://``; pip in ``--dry-run`` with no

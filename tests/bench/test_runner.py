@@ -147,9 +147,9 @@ def test_the_finished_cell_match_covers_accountant_and_threads(toy_task, tmp_pat
 def test_a_second_run_on_the_same_out_refuses_naming_the_first(toy_task, tmp_path):
     from bench.locks import FolderBusyError, folder_lock
 
-    with folder_lock(tmp_path / "runs/toy@v1"):  # as a run in another process would
-        with pytest.raises(FolderBusyError, match=r"in use by another run \(pid \d+"):
-            run(_request(tmp_path))
+    busy = pytest.raises(FolderBusyError, match=r"in use by another run \(pid \d+")
+    with folder_lock(tmp_path / "runs/toy@v1"), busy:  # as a run in another process would
+        run(_request(tmp_path))
     assert not list((tmp_path / "runs").rglob("seed=*.json"))
     assert not run(_request(tmp_path)).failed  # released: the next run goes ahead
 

@@ -43,6 +43,7 @@ def test_flip_codes():
     assert torch.equal(out[2], x[2].flip(-2)) and torch.equal(out[3], x[3].flip(-1).flip(-2))
 
 
+@pytest.mark.slow  # ~11 s; the task tests train the same loop end to end
 def test_non_private_fit_learns_a_separable_toy():
     torch.manual_seed(0)
     model = VisionTransformer(TINY)

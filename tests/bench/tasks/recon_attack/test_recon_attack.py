@@ -118,6 +118,7 @@ def test_the_metrics_are_recomputed_from_the_per_trial_outputs(prior_free_record
         assert np.mean(np.array(out["observations"]) > 0) == m["observed_fraction"]
 
 
+@pytest.mark.slow  # ~12 s; tests/bench/test_reproducibility.py covers it in fresh processes
 def test_same_seed_gives_identical_metrics(tmp_path):
     methods = ("prior-free-dpsgd", "inverting-gradients")
     first = run(_request(tmp_path / "a", methods, eps=(10.0,)))
