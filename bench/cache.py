@@ -39,10 +39,6 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
-def _cache_root() -> Path:
-    return cache_dir()
-
-
 def bytes_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -54,19 +50,20 @@ def bytes_sha256(path: Path) -> str:
 
 def _index_path(entry: Path) -> Path:
     entry = Path(entry).resolve()
-    root = _cache_root().resolve()
+    root = cache_dir().resolve()
     if not entry.is_relative_to(root):
         raise ValueError(f"{entry} is not inside the cache {root}")
     relative = entry.relative_to(root)
     return root / "index" / relative.parent / f"{relative.name}.sha256"
 
 
-def index_entry(entry: Path) -> str:
+def index_entry(entry: Path, sha: str | None = None) -> str:
     """Record the SHA-256 of the cache entry ``entry`` in the index; returns it.
 
-    Call it after the entry has been renamed into place.
+    Call it after the entry has been renamed into place; a writer that hashed the bytes it
+    wrote passes ``sha`` and saves reading the file again.
     """
-    sha = bytes_sha256(entry)
+    sha = sha or bytes_sha256(entry)
     index = _index_path(entry)
     index.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=index.parent, prefix=f".{index.name}.", suffix=".tmp")
@@ -86,18 +83,23 @@ def entry_problem(entry: Path) -> str | None:
     The reasons: it has no index record (written by an older version, or its record was
     lost), or its bytes differ from the record (edited, truncated, replaced).
     """
+    return _check(entry)[1]
+
+
+def _check(entry: Path) -> tuple[str | None, str | None]:
+    """(the entry's SHA-256, None) when it matches its index record, else (None, why)."""
     index = _index_path(entry)
     try:
         recorded = index.read_text(encoding="utf-8").strip()
     except OSError:
-        return "it has no record in the cache index"
+        return None, "it has no record in the cache index"
     try:
         actual = bytes_sha256(entry)
     except OSError as exc:
-        return f"it cannot be read ({exc.strerror or exc})"
+        return None, f"it cannot be read ({exc.strerror or exc})"
     if actual != recorded:
-        return "its content differs from the SHA-256 recorded in the cache index"
-    return None
+        return None, "its content differs from the SHA-256 recorded in the cache index"
+    return actual, None
 
 
 def discard_entry(entry: Path, why: str, what: str) -> None:
@@ -108,18 +110,17 @@ def discard_entry(entry: Path, why: str, what: str) -> None:
         _index_path(entry).unlink(missing_ok=True)
 
 
-def verified_entry(entry: Path, what: str) -> bool:
-    """True when ``entry`` exists and matches its index record; a failing entry is discarded.
-
-    ``what`` names the entry in the warning (e.g. "cached calibration").
+def verified_entry(entry: Path, what: str) -> str | None:
+    """The SHA-256 of ``entry`` when it exists and matches its index record, else ``None``
+    (a miss; a failing entry is discarded). ``what`` names it in the warning (e.g.
+    "cached calibration").
     """
     if not Path(entry).exists():
-        return False
-    why = entry_problem(entry)
-    if why is None:
-        return True
-    discard_entry(entry, why, what)
-    return False
+        return None
+    sha, why = _check(entry)
+    if why is not None:
+        discard_entry(entry, why, what)
+    return sha
 
 
 STALE_AFTER_S = 3600.0  # a temp file this old belongs to a writer that was killed

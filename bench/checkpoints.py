@@ -73,13 +73,13 @@ def write_checkpoint(path: Path, state: dict, meta: dict[str, Any]) -> str:
     # between two runs that trained identical weights.
     buffer = io.BytesIO()
     torch.save({"state_dict": cpu, "meta": json.dumps(json_ready(meta))}, buffer)
+    sha = hashlib.sha256(buffer.getbuffer()).hexdigest()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(buffer.getvalue())
             handle.flush()
             os.fsync(handle.fileno())
-        sha = file_sha256(Path(tmp))
         write_json_atomic(path.with_suffix(".json"), {"sha256": sha, "meta": json_ready(meta)})
         os.replace(tmp, path)
     finally:
@@ -87,18 +87,21 @@ def write_checkpoint(path: Path, state: dict, meta: dict[str, Any]) -> str:
     return sha
 
 
-def read_checkpoint(path: Path | str, what: str) -> tuple[dict, dict[str, Any], str]:
+def read_checkpoint(
+    path: Path | str, what: str, sha: str | None = None
+) -> tuple[dict, dict[str, Any], str]:
     """(state dict, meta, SHA-256) of a checkpoint; ``what`` names it in errors.
 
     Accepts the suite's format and a bare state dict (e.g. a user's own weights); keys
-    saved from opacus's wrapper lose their ``_module.`` prefix.
+    saved from opacus's wrapper lose their ``_module.`` prefix. ``sha`` is the file's
+    SHA-256 when the caller has just verified its bytes (it is not read twice).
     """
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{what}: no checkpoint at {path}")
-    sha = file_sha256(path)
+    sha = sha or file_sha256(path)  # a caller that just verified the bytes passes it
     sidecar = path.with_suffix(".json")
     if sidecar.is_file() and json.loads(sidecar.read_text()).get("sha256") != sha:
         raise CheckpointError(f"{what}: {path} is corrupt (its SHA-256 differs from {sidecar})")
@@ -128,8 +131,7 @@ def load_into(module, state: dict, what: str) -> None:
 
 def store_entry(path: Path, state: dict, meta: dict[str, Any]) -> str:
     """Write the cache entry ``path`` (see :func:`write_checkpoint`) and index it."""
-    write_checkpoint(path, state, meta)
-    return index_entry(path)
+    return index_entry(path, write_checkpoint(path, state, meta))
 
 
 def load_entry(path: Path, what: str) -> tuple[dict, dict[str, Any], str] | None:
@@ -139,10 +141,11 @@ def load_entry(path: Path, what: str) -> tuple[dict, dict[str, Any], str] | None
     with one warning naming it).
     """
     path = Path(path)
-    if not verified_entry(path, what):
+    sha = verified_entry(path, what)
+    if sha is None:
         path.with_suffix(".json").unlink(missing_ok=True)
         return None
-    return read_checkpoint(path, what)
+    return read_checkpoint(path, what, sha)
 
 
 @functools.cache
