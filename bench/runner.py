@@ -303,15 +303,10 @@ def validate_request(request: RunRequest) -> TaskSpec:
 
 def _check_accountable(request: RunRequest) -> None:
     """Refuse, before any cell, an epsilon the reported accountant cannot calibrate."""
-    from bench.privacy.accounting import MAX_PRV_TARGET
+    from bench.privacy.accounting import check_calibratable
 
-    if request.accountant == "prv":
-        too_big = [e for e in request.epsilons if math.isfinite(e) and e > MAX_PRV_TARGET]
-        if too_big:
-            raise BenchError(
-                f"epsilon {too_big[0]:g} is above what PRV calibration supports "
-                f"({MAX_PRV_TARGET:g}); use --accountant rdp, or a smaller epsilon"
-            )
+    for epsilon in request.epsilons:
+        check_calibratable(epsilon, request.accountant)
 
 
 def _check_data(request: RunRequest) -> None:

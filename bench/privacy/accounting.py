@@ -251,8 +251,7 @@ def calibrate(budget: PrivacyBudget, sample_rate: float, steps: int) -> Calibrat
         cached = _read_cached(path, budget, sample_rate, steps)
         if cached is not None:
             return cached
-    sigma = solve_sigma(budget, sample_rate, steps)
-    epsilon = compute_epsilon(sigma, sample_rate, steps, budget.delta, budget.accountant)
+    sigma, epsilon = _solve(budget, sample_rate, steps)
     if epsilon > budget.epsilon:  # the guarantee must hold, whatever the solver did
         raise BenchError(f"calibration failed: epsilon {epsilon} exceeds target {budget.epsilon}")
     cross, note = cross_check(sigma, sample_rate, steps, budget.delta, budget.accountant)
@@ -268,10 +267,30 @@ def cross_check(
     sigma: float, sample_rate: float, steps: int, delta: float, accountant: str
 ) -> tuple[float | None, str | None]:
     """The other accountant's epsilon, or ``(None, why)`` when it cannot give one."""
+    check_mechanism(sigma, sample_rate, steps, delta)
+    return cross_check_of_history([(sigma, sample_rate, steps)], delta, accountant)
+
+
+def cross_check_of_history(
+    history: Sequence[Run], delta: float, accountant: str
+) -> tuple[float | None, str | None]:
+    """:func:`cross_check` of a composition: a cross-check, never a reason to fail the
+    guarantee, so an accountant that cannot account it (PRV beyond its grid, say) gives
+    ``(None, why)``."""
     try:
-        return compute_epsilon(sigma, sample_rate, steps, delta, other_accountant(accountant)), None
+        return epsilon_of_history(history, delta, other_accountant(accountant)), None
     except AccountingError as exc:
         return None, str(exc)
+
+
+def check_calibratable(epsilon: float, accountant: str) -> None:
+    """Raise :class:`AccountingError` for a target the accountant cannot calibrate."""
+    if accountant == "prv" and math.isfinite(epsilon) and epsilon > MAX_PRV_TARGET:
+        raise AccountingError(
+            f"epsilon {epsilon:g} is above what PRV calibration supports "
+            f"({MAX_PRV_TARGET:g}: its grid would reach privacy losses where opacus's "
+            "discretization fails); use --accountant rdp, or a smaller epsilon"
+        )
 
 
 def _read_cached(path, budget: PrivacyBudget, sample_rate: float, steps: int):
@@ -341,16 +360,17 @@ def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
     The sigma opacus's ``get_noise_multiplier`` returns, bit for bit (same points, same
     decisions), from a handful of accountant calls instead of about fifteen.
     """
+    return _solve(budget, sample_rate, steps)[0]
+
+
+def _solve(budget: PrivacyBudget, sample_rate: float, steps: int) -> tuple[float, float]:
+    """:func:`solve_sigma`'s sigma and the accountant's epsilon of it (computed by the
+    search, which always computes the point it returns; not recomputed)."""
     from bench.privacy.bisection import BudgetTooLow, search
 
     check_mechanism(0.0, sample_rate, steps, budget.delta)
     delta, name = budget.delta, budget.accountant
-    if name == "prv" and budget.epsilon > MAX_PRV_TARGET:
-        raise AccountingError(
-            f"epsilon {budget.epsilon:g} is above what PRV calibration supports "
-            f"({MAX_PRV_TARGET:g}: its grid would reach privacy losses where opacus's "
-            "discretization fails); use --accountant rdp, or a smaller epsilon"
-        )
+    check_calibratable(budget.epsilon, name)
     memo: dict[float, float] = {}
 
     def exact(sigma):
@@ -360,7 +380,8 @@ def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
 
     surrogate = _clt_surrogate(sample_rate, steps, delta)
     try:
-        return search(exact, budget.epsilon, CALIBRATION_TOLERANCE, surrogate)
+        sigma = search(exact, budget.epsilon, CALIBRATION_TOLERANCE, surrogate)
+        return sigma, exact(sigma)
     except BudgetTooLow as exc:
         floor = exact(exc.sigma)
         raise BenchError(

@@ -32,9 +32,9 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.privacy.accounting import (
-    AccountingError,
     Calibration,
     calibrate,
+    cross_check_of_history,
     epsilon_of_history,
     make_accountant,
     other_accountant,
@@ -219,15 +219,6 @@ class _Run:
     transforms: tuple[str, ...] = ()
 
 
-def _cross_check(history, budget) -> tuple[float | None, str | None]:
-    """The other accountant's epsilon, or ``None`` with the reason it cannot give one (PRV
-    beyond its grid, say): a cross-check, never a reason to fail the guarantee."""
-    try:
-        return epsilon_of_history(history, budget.delta, other_accountant(budget.accountant)), None
-    except AccountingError as exc:
-        return None, str(exc)
-
-
 @dataclass
 class PrivacyLedger:
     """Every access of one cell to private data, and the budget they share.
@@ -402,7 +393,7 @@ class PrivacyLedger:
         history = [r for run in self._runs for r in run.history()]
         if budget.is_private:
             achieved = epsilon_of_history(history, budget.delta, budget.accountant)
-            cross, cross_note = _cross_check(history, budget)
+            cross, cross_note = cross_check_of_history(history, budget.delta, budget.accountant)
             if not achieved <= budget.epsilon:
                 raise PrivacyViolation(
                     f"achieved epsilon {achieved:.4f} exceeds target {budget.epsilon}"
