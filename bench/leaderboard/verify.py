@@ -32,6 +32,7 @@ from typing import Any
 from bench.cache import write_json_atomic
 from bench.errors import BenchError
 from bench.leaderboard.checks import record_label
+from bench.runner import device_type
 
 # what legitimately differs between two runs of the same cell (the environment is
 # descriptive; its device type is compared on its own)
@@ -101,7 +102,7 @@ def verify_submission(
     for record in chosen:
         start = time.perf_counter()
         fresh = rerun(record, device=device, data_root=data_root, progress=progress)
-        same_type = _device_type(record) == device.partition(":")[0]
+        same_type = _device_type(record) == device_type(device)
         differences = (
             differences_of(record, fresh)
             if same_type
@@ -262,7 +263,7 @@ def _builtin(dataset: str) -> bool:
 
 
 def _device_type(record: dict) -> str:
-    return str((record.get("environment") or {}).get("device") or "cpu").partition(":")[0]
+    return device_type(str((record.get("environment") or {}).get("device") or "cpu"))
 
 
 def _short(value: Any) -> str:
