@@ -92,8 +92,8 @@ def identity_problems(task: TaskSpec, card: MethodCard, record: dict[str, Any]) 
     metrics = record.get("metrics")
     if not isinstance(record.get("seed"), int) or isinstance(record.get("seed"), bool):
         problems.append(f"seed {record.get('seed')!r} is not an integer")
-    if metrics_problem(metrics):
-        problems.append(metrics_problem(metrics))
+    if problem := metrics_problem(metrics):
+        problems.append(problem)
     elif metrics.get(task.primary_metric) is None:
         problems.append(f"lacks the primary metric {task.primary_metric}")
     try:
@@ -177,12 +177,11 @@ def reads_no_private_data(privacy: dict[str, Any]) -> bool:
     >>> reads_no_private_data({"achieved_epsilon": 0.0, "steps": 0, "private_data_steps": [{}]})
     False
     """
-    steps = privacy.get("private_data_steps")
     return (
         privacy.get("achieved_epsilon") == 0
         and privacy.get("steps") == 0
-        and isinstance(steps, list)
-        and all(isinstance(s, dict) and _is_evaluation(s) for s in steps)
+        and isinstance(privacy.get("private_data_steps"), list)
+        and not private_accesses(privacy)
         and not privacy.get("runs")
     )
 
