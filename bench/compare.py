@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import defaultdict
@@ -62,9 +63,9 @@ class Tolerance:
 # (recon-attack: a success rate over 1000 trials, sqrt(0.25 / 1000) = 0.016; mammo-cls:
 # the bootstrap CI of an AUROC on 600 patches is about +-0.035; cardiac-ldm: FID, 10%).
 TASK_TOLERANCES = {
-    "recon-attack": 0.02,
-    "mammo-cls": 0.02,
-    "cardiac-ldm": "10%",
+    "recon-attack": Tolerance(0.02),
+    "mammo-cls": Tolerance(0.02),
+    "cardiac-ldm": Tolerance(0.10, relative=True),
 }
 
 
@@ -230,7 +231,7 @@ def compare(
         for metric in [m for m in metrics or _metrics(base[key]) if m in base[key]["metrics"]]:
             tol, gating = tolerance_for(key[0], metric, tolerances, default, bool(metrics))
             delta = compare_metric(key, metric, base[key], new[key], tol)
-            result.deltas.append(Delta(**{**delta.__dict__, "gating": gating}))
+            result.deltas.append(dataclasses.replace(delta, gating=gating))
     return result
 
 
@@ -255,8 +256,7 @@ def tolerance_for(
         return default, True
     primary = primary_metric(task)
     if metric == primary and task in TASK_TOLERANCES:
-        text = f"{metric}={TASK_TOLERANCES[task]}"
-        return parse_tolerances([text])[metric], True
+        return TASK_TOLERANCES[task], True
     return Tolerance(), named or metric == primary
 
 
