@@ -121,3 +121,10 @@ def test_cross_check_adds_monte_carlo_and_edgeworth(capsys):
 def test_tiny_rate_many_steps_answers_with_the_bound(capsys):
     values = _json(capsys, "--sigma", "1", "--sample-rate", "1e-6", "--steps", "1000000")
     assert values["kappa"] <= values["rero"] < 0.2
+
+
+def test_bench_privacy_states_the_assumed_schedule_too(capsys):
+    code, out, _ = _run(capsys, "privacy", "--sigma", "1", "--json")
+    assert code == 0 and "q = 1, T = 1" in json.loads(out)["assumed"]
+    code, out, _ = _run(capsys, "privacy", "--sigma", "1", "--steps", "10", "--json")
+    assert code == 0 and "assumed" not in json.loads(out)
