@@ -348,3 +348,13 @@ def test_cardiac_outputs_of_another_test_set_size_are_refused(cardiac_board, cap
     _edit_submission(cardiac_board, drop_a_volume)
     err = _refused_check(cardiac_board, capsys)
     assert "outputs are not those of this cell: measured_generated outputs do not hold" in err
+
+
+def test_a_whole_board_edited_alike_on_its_data_hash_is_refused(cardiac_board, capsys):
+    def rehash(records):
+        for record in records:
+            record["dataset"]["content_hash"] = "feedfacefeedface"
+
+    _edit_submission(cardiac_board, rehash)
+    err = _refused_check(cardiac_board, capsys)
+    assert "dataset content_hash feedfacefeedface is not the content the task pins" in err
