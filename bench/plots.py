@@ -1,7 +1,12 @@
-"""The privacy-utility plot: the primary metric against epsilon, one line per method.
+"""The privacy-utility plot: one panel per headline metric against epsilon.
 
-The non-private baseline (epsilon = inf) is drawn at a separate tick labelled "inf"
-right of the largest finite epsilon, on a log axis.
+Each panel (a :class:`bench.readout.Plot` of the task) draws one colour per method:
+measured points with error bars (the metric's CI, else the std over seeds), a line
+joining the finite epsilons, the theoretical bound dashed, and the task's floor or
+ceiling lines in grey. The axis label says the direction ("FID (lower is better)").
+The non-private baseline (epsilon = inf) sits at a separate tick labelled "inf" right
+of the largest finite epsilon, on a log axis. A log y axis (probabilities) draws zeros
+and values below its floor on the floor, and says so.
 """
 
 from __future__ import annotations
@@ -12,7 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.metrics import higher_is_better
+from bench.readout import Plot, Readout
+from bench.summary_format import TINY, fmt
 from bench.tasks.base import TaskSpec
+
+REFERENCE_STYLES = (":", "-.", (0, (5, 2, 1, 2)))
 
 
 def epsilon_positions(epsilons: list[float]) -> dict[float, float]:
@@ -26,8 +36,40 @@ def epsilon_positions(epsilons: list[float]) -> dict[float, float]:
     return {e: (e if math.isfinite(e) else far) for e in epsilons}
 
 
+def axis_label(plot: Plot) -> str:
+    """The y label with the direction: ``FID (lower is better)``.
+
+    >>> axis_label(Plot("fid", "FID"))
+    'FID (lower is better)'
+    """
+    if plot.direction is not None:
+        return f"{plot.label} ({plot.direction})"
+    return f"{plot.label} ({'higher' if higher_is_better(plot.metric) else 'lower'} is better)"
+
+
+def plot_headlines(task: TaskSpec, readout: Readout, summary: pd.DataFrame, path: Path) -> None:
+    """Save one panel per plot of ``readout`` (that the summary has data for) to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots = [p for p in readout.plots if f"{p.metric}_mean" in summary]
+    positions = epsilon_positions(sorted(summary["epsilon"].unique()))
+    fig, axes = plt.subplots(
+        1, max(len(plots), 1), figsize=(5.2 * max(len(plots), 1), 4.4), squeeze=False
+    )
+    for ax, plot in zip(axes[0], plots, strict=False):
+        _panel(ax, plot, summary, positions)
+    fig.suptitle(f"{task.name} v{task.version}: headline metrics against epsilon", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_summary(task: TaskSpec, summary: pd.DataFrame, path: Path) -> None:
-    """Save the plot of ``task.primary_metric`` (and its bound, if any) to ``path``.
+    """Save the plot of ``task.primary_metric`` (and its bound, if any) to ``path``: the
+    leaderboards' plot (its pixels are part of the committed boards).
 
     Error bars are the metric's reported confidence interval when it has one (mean of the
     CI ends over seeds), else the std over seeds. Lines join finite epsilons only; the
@@ -66,11 +108,70 @@ def plot_summary(task: TaskSpec, summary: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def _panel(ax, plot: Plot, summary: pd.DataFrame, positions: dict[float, float]) -> None:
+    floor = _log_floor(plot, summary) if plot.log else None
+    for i, (method, rows) in enumerate(summary.groupby("method", sort=True)):
+        xs = np.array([positions[e] for e in rows["epsilon"]])
+        finite = np.isfinite(rows["epsilon"].to_numpy())
+        y, yerr = _values_and_errors(rows, plot.metric)
+        if floor is not None:
+            low = np.maximum(y - yerr[0], floor)
+            y = np.maximum(y, floor)
+            yerr = np.vstack([y - low, np.maximum(y + yerr[1], floor) - y])
+        ax.errorbar(xs, y, yerr=yerr, marker="o", capsize=3, color=f"C{i}", linestyle="none")
+        ax.plot(xs[finite], y[finite], color=f"C{i}", label=method)
+        bound = f"{plot.bound}_mean"
+        if plot.bound and bound in rows:
+            values = rows[bound].to_numpy()
+            values = np.maximum(values, floor) if floor is not None else values
+            ax.plot(xs[finite], values[finite], linestyle="--", marker="x", color=f"C{i}")
+    _references(ax, plot, summary)
+    _epsilon_axis(ax, positions)
+    if floor is not None:
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 3, 1.5)
+        ax.text(0.01, 0.01, f"0 and values below {fmt(floor)} drawn at {fmt(floor)}",
+                transform=ax.transAxes, fontsize=7, color="0.35")  # fmt: skip
+    ax.set_ylabel(axis_label(plot))
+    ax.set_title(plot.label, fontsize=10)
+    _legend(ax, plot)
+
+
+def _legend(ax, plot: Plot) -> None:
+    """Methods by colour; measured points and bounds told apart by style."""
+    from matplotlib.lines import Line2D
+
+    handles, _ = ax.get_legend_handles_labels()
+    style = [Line2D([], [], color="0.2", marker="o", label="measured (error bar: 95% CI or std)")]
+    if plot.bound:
+        style.append(Line2D([], [], color="0.2", marker="x", linestyle="--", label="upper bound"))
+    ax.legend(handles=handles + style, fontsize=7, loc="best")
+
+
+def _references(ax, plot: Plot, summary: pd.DataFrame) -> None:
+    for style, ref in zip(REFERENCE_STYLES, plot.references, strict=False):
+        column = f"{ref.metric}_mean"
+        if ref.metric is not None and column not in summary:
+            continue
+        value = ref.value if ref.metric is None else float(summary[column].mean())
+        ax.axhline(value, color="0.45", linestyle=style, linewidth=1.2,
+                   label=f"{ref.label} ({fmt(value)})")  # fmt: skip
+
+
+def _log_floor(plot: Plot, summary: pd.DataFrame) -> float:
+    """The bottom of a log axis: the decade of the smallest positive value, >= 1e-12."""
+    columns = [f"{plot.metric}_mean", f"{plot.metric}_ci_low_mean", f"{plot.bound}_mean"]
+    values = np.concatenate([summary[c].to_numpy(float) for c in columns if c in summary])
+    positive = values[np.isfinite(values) & (values > 0)]
+    smallest = positive.min() if positive.size else 1e-3
+    return max(TINY, 10.0 ** math.floor(math.log10(smallest)))
+
+
 def _values_and_errors(rows: pd.DataFrame, metric: str):
     """Means and (2, n) error bars: from the metric's CI if reported, else the std."""
     if f"{metric}_mean" not in rows:
         return None, None
-    y = rows[f"{metric}_mean"].to_numpy()
+    y = rows[f"{metric}_mean"].to_numpy(float)
     low, high = f"{metric}_ci_low_mean", f"{metric}_ci_high_mean"
     if low in rows and high in rows:
         return y, np.vstack([y - rows[low].to_numpy(), rows[high].to_numpy() - y]).clip(0)
@@ -83,5 +184,5 @@ def _epsilon_axis(ax, positions: dict[float, float]) -> None:
     ax.set_xticks(list(positions.values()))
     ax.set_xticklabels(["inf" if math.isinf(e) else f"{e:g}" for e in positions])
     ax.minorticks_off()
-    ax.set_xlabel("target epsilon")
+    ax.set_xlabel("target epsilon (inf = non-private)")
     ax.grid(alpha=0.3)
