@@ -6,7 +6,8 @@ joining the finite epsilons, the theoretical bound dashed, and the task's floor 
 ceiling lines in grey. The axis label says the direction ("FID (lower is better)").
 The non-private baseline (epsilon = inf) sits at a separate tick labelled "inf" right
 of the largest finite epsilon, on a log axis. A log y axis (probabilities) draws zeros
-and values below its floor on the floor, and says so.
+and values below its floor as triangles on the floor (filled: measured, open: bound),
+unjoined, and says so.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import pandas as pd
 
 from bench.metrics import higher_is_better
 from bench.readout import Plot, Readout
-from bench.summary_format import TINY, fmt
+from bench.summary_format import fmt
 from bench.tasks.base import TaskSpec
 
 REFERENCE_STYLES = (":", "-.", (0, (5, 2, 1, 2)))
+LOG_DECADES = 8  # a log axis spans at most 1e-8 .. 1
 
 
 def epsilon_positions(epsilons: list[float]) -> dict[float, float]:
@@ -48,7 +50,16 @@ def axis_label(plot: Plot) -> str:
 
 
 def plot_headlines(task: TaskSpec, readout: Readout, summary: pd.DataFrame, path: Path) -> None:
-    """Save one panel per plot of ``readout`` (that the summary has data for) to ``path``."""
+    """Save :func:`headline_figure` to ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = headline_figure(task, readout, summary)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def headline_figure(task: TaskSpec, readout: Readout, summary: pd.DataFrame):
+    """One panel per plot of ``readout`` that the summary has data for, a shared legend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,9 +73,11 @@ def plot_headlines(task: TaskSpec, readout: Readout, summary: pd.DataFrame, path
     for ax, plot in zip(axes[0], plots, strict=False):
         _panel(ax, plot, summary, positions)
     fig.suptitle(f"{task.name} v{task.version}: headline metrics against epsilon", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    handles = _legend_handles(summary, any(p.bound for p in plots))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8)
+    rows = math.ceil(len(handles) / 4)
+    fig.tight_layout(rect=(0, 0.045 * rows + 0.02, 1, 1))
+    return fig
 
 
 def plot_summary(task: TaskSpec, summary: pd.DataFrame, path: Path) -> None:
@@ -110,42 +123,58 @@ def plot_summary(task: TaskSpec, summary: pd.DataFrame, path: Path) -> None:
 
 def _panel(ax, plot: Plot, summary: pd.DataFrame, positions: dict[float, float]) -> None:
     floor = _log_floor(plot, summary) if plot.log else None
-    for i, (method, rows) in enumerate(summary.groupby("method", sort=True)):
-        xs = np.array([positions[e] for e in rows["epsilon"]])
+    groups = list(summary.groupby("method", sort=True))
+    for i, (_, rows) in enumerate(groups):
+        # methods side by side around each epsilon (a log axis: a factor), not on top
+        dodge = 1.0 + 0.04 * (i - (len(groups) - 1) / 2)
+        xs = np.array([positions[e] * dodge for e in rows["epsilon"]])
         finite = np.isfinite(rows["epsilon"].to_numpy())
         y, yerr = _values_and_errors(rows, plot.metric)
+        above = np.ones(len(y), bool) if floor is None else y > floor
         if floor is not None:
             low = np.maximum(y - yerr[0], floor)
             y = np.maximum(y, floor)
             yerr = np.vstack([y - low, np.maximum(y + yerr[1], floor) - y])
-        ax.errorbar(xs, y, yerr=yerr, marker="o", capsize=3, color=f"C{i}", linestyle="none")
-        ax.plot(xs[finite], y[finite], color=f"C{i}", label=method)
+            ax.plot(xs[~above], y[~above], "v", color=f"C{i}", markersize=7)
+        ax.errorbar(xs[above], y[above], yerr=yerr[:, above], marker="o", capsize=3,
+                    color=f"C{i}", linestyle="none")  # fmt: skip
+        ax.errorbar(xs[~above], y[~above], yerr=yerr[:, ~above], capsize=3, color=f"C{i}",
+                    linestyle="none")  # fmt: skip
+        join = finite & above  # a line through a floored zero would draw a fake slope
+        ax.plot(xs[join], y[join], color=f"C{i}")
         bound = f"{plot.bound}_mean"
         if plot.bound and bound in rows:
-            values = rows[bound].to_numpy()
-            values = np.maximum(values, floor) if floor is not None else values
-            ax.plot(xs[finite], values[finite], linestyle="--", marker="x", color=f"C{i}")
+            values = rows[bound].to_numpy(float)
+            keep = finite & (values > floor if floor is not None else True)
+            ax.plot(xs[keep], values[keep], linestyle="--", marker="x", color=f"C{i}")
+            if floor is not None:
+                ax.plot(xs[finite & ~keep], np.full((finite & ~keep).sum(), floor), "v",
+                        color=f"C{i}", markerfacecolor="none", markersize=7)  # fmt: skip
     _references(ax, plot, summary)
     _epsilon_axis(ax, positions)
     if floor is not None:
         ax.set_yscale("log")
         ax.set_ylim(floor / 3, 1.5)
-        ax.text(0.01, 0.01, f"0 and values below {fmt(floor)} drawn at {fmt(floor)}",
+        ax.text(0.01, 0.01, f"▼ ▽: 0 or below {fmt(floor)} (drawn at {fmt(floor)})",
                 transform=ax.transAxes, fontsize=7, color="0.35")  # fmt: skip
     ax.set_ylabel(axis_label(plot))
     ax.set_title(plot.label, fontsize=10)
-    _legend(ax, plot)
+    if plot.references:
+        ax.legend(fontsize=7, loc="best")
 
 
-def _legend(ax, plot: Plot) -> None:
+def _legend_handles(summary: pd.DataFrame, bounds: bool) -> list:
     """Methods by colour; measured points and bounds told apart by style."""
     from matplotlib.lines import Line2D
 
-    handles, _ = ax.get_legend_handles_labels()
-    style = [Line2D([], [], color="0.2", marker="o", label="measured (error bar: 95% CI or std)")]
-    if plot.bound:
-        style.append(Line2D([], [], color="0.2", marker="x", linestyle="--", label="upper bound"))
-    ax.legend(handles=handles + style, fontsize=7, loc="best")
+    methods = sorted(summary["method"].unique())
+    handles = [Line2D([], [], color=f"C{i}", label=m) for i, m in enumerate(methods)]
+    handles.append(
+        Line2D([], [], color="0.2", marker="o", label="measured (error bar: 95% CI or std)")
+    )
+    if bounds:
+        handles.append(Line2D([], [], color="0.2", marker="x", linestyle="--", label="upper bound"))
+    return handles
 
 
 def _references(ax, plot: Plot, summary: pd.DataFrame) -> None:
@@ -159,12 +188,13 @@ def _references(ax, plot: Plot, summary: pd.DataFrame) -> None:
 
 
 def _log_floor(plot: Plot, summary: pd.DataFrame) -> float:
-    """The bottom of a log axis: the decade of the smallest positive value, >= 1e-12."""
+    """The bottom of a log axis: the decade of the smallest positive value, at most
+    :data:`LOG_DECADES` decades below 1 (a bound of 1e-115 would squash the rest)."""
     columns = [f"{plot.metric}_mean", f"{plot.metric}_ci_low_mean", f"{plot.bound}_mean"]
     values = np.concatenate([summary[c].to_numpy(float) for c in columns if c in summary])
     positive = values[np.isfinite(values) & (values > 0)]
     smallest = positive.min() if positive.size else 1e-3
-    return max(TINY, 10.0 ** math.floor(math.log10(smallest)))
+    return max(10.0**-LOG_DECADES, 10.0 ** math.floor(math.log10(smallest)))
 
 
 def _values_and_errors(rows: pd.DataFrame, metric: str):

@@ -81,7 +81,7 @@ TASK = register_task(
                 ),
                 Plot(
                     "psnr_mean",
-                    "PSNR of the reconstructions (dB)",
+                    "PSNR (dB)",
                     direction="higher = stronger attack",
                 ),
             ),
