@@ -151,7 +151,7 @@ def _panel(ax, plot: Plot, summary: pd.DataFrame, positions: dict[float, float])
                 ax.plot(xs[finite & ~keep], np.full((finite & ~keep).sum(), floor), "v",
                         color=f"C{i}", markerfacecolor="none", markersize=7)  # fmt: skip
     _references(ax, plot, summary)
-    _epsilon_axis(ax, positions)
+    _epsilon_axis(ax, positions, "target epsilon (inf = non-private)")
     if floor is not None:
         ax.set_yscale("log")
         ax.set_ylim(floor / 3, 1.5)
@@ -209,10 +209,10 @@ def _values_and_errors(rows: pd.DataFrame, metric: str):
     return y, np.vstack([std, std])
 
 
-def _epsilon_axis(ax, positions: dict[float, float]) -> None:
+def _epsilon_axis(ax, positions: dict[float, float], label: str = "target epsilon") -> None:
     ax.set_xscale("log")
     ax.set_xticks(list(positions.values()))
     ax.set_xticklabels(["inf" if math.isinf(e) else f"{e:g}" for e in positions])
     ax.minorticks_off()
-    ax.set_xlabel("target epsilon (inf = non-private)")
+    ax.set_xlabel(label)
     ax.grid(alpha=0.3)
