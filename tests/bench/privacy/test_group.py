@@ -43,3 +43,9 @@ def test_subject_level_is_never_below_the_exact_two_record_gaussian(sigma):
 
 def test_group_delta_sums_the_chain():
     assert group_delta(1e-5, 1.0, 3) == pytest.approx(1e-5 / (1 + math.e + math.e**2))
+
+
+def test_large_epsilon_falls_back_to_rdp_where_prv_cannot_resolve_the_delta():
+    block = subject_level([(0.7232666015625, 0.1, 50)], 1e-5, "prv", 2)  # epsilon ~10
+    assert block["accountant"] == "rdp" and "rdp, as prv cannot resolve" in block["how"]
+    assert block["epsilon"] >= 2 * epsilon_of_history([(0.7232666015625, 0.1, 50)], 1e-5, "prv")
