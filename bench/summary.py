@@ -8,6 +8,7 @@ fit a 100-column terminal; ``summary.csv`` keeps every summary metric.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from bench.privacy.budget import parse_epsilon
 from bench.readout import Column, Plot, Readout
-from bench.summary_format import fit_table, fmt, fmt_epsilon, fmt_std
+from bench.summary_format import WIDTH, fit_table, fmt, fmt_epsilon, fmt_std
 from bench.tasks.base import TaskSpec
 
 # per-record privacy figures (from the ledger's privacy block and the task's risk block)
@@ -115,9 +116,10 @@ def privacy_header(records: list[dict[str, Any]]) -> str:
     deltas = sorted({r["privacy"].get("delta") for r in records} - {None})
     accountants = sorted({r["privacy"].get("accountant") for r in records} - {None})
     rng = sorted({r["privacy"].get("rng", "seeded") for r in records})
-    return (
+    return textwrap.fill(
         f"Privacy per record (add/remove one record), delta = {', '.join(map(fmt, deltas))}, "
-        f"accountant {', '.join(accountants)}, noise RNG {', '.join(rng)}:"
+        f"accountant {', '.join(accountants)}, noise RNG {', '.join(rng)}:",
+        WIDTH,
     )
 
 
@@ -143,9 +145,8 @@ def _notes(labels: list[str], records: list[dict[str, Any]]) -> str:
         note = NOTES.get(label, "")
         if "{kappa" in note and kappa is None:
             continue
-        lines.append(
-            f"- {label}: " + note.format(kappa=kappa or 0, k=subject.get("records_per_subject"))
-        )
+        text = f"- {label}: " + note.format(kappa=kappa or 0, k=subject.get("records_per_subject"))
+        lines.append(textwrap.fill(text, WIDTH, subsequent_indent="  "))
     return "\n".join(lines)
 
 
@@ -162,7 +163,7 @@ def metrics_table(summary: pd.DataFrame, view: Readout) -> str:
     note = "ε inf: non-private; mean ± std over n seeds; 95% CI: mean of the seeds' ends"
     if left:
         note += f"; also in summary.csv: {', '.join(left)}"
-    return f"Results ({note}):\n\n{table}"
+    return textwrap.fill(f"Results ({note}):", WIDTH) + f"\n\n{table}"
 
 
 def _cell(row: pd.Series, column: Column) -> str:
