@@ -232,6 +232,9 @@ def execute_cell(request: RunRequest, ctx: CellContext) -> dict:
         unit=ctx.task.privacy_unit,
         records_per_subject=ctx.task.records_per_subject,
         secure_rng=request.secure_rng,
+        delta_source="the task's delta"
+        if request.delta is None
+        else f"delta {request.delta:g} (--delta)",
     )
     _seed_everything(ctx.derive_seed("global", ctx.cell.method, ctx.cell.epsilon))
     with handled_warnings():  # opacus's and torch's per-cell warnings, explained once

@@ -231,12 +231,14 @@ class PrivacyLedger:
         secure_rng: draw opacus's noise and Poisson sampling from a cryptographically
             secure generator (opacus's ``secure_mode``, needs ``torchcsprng``); such
             noise cannot be seeded, so a cell is then not bit-for-bit reproducible.
+        delta_source: where the budget's delta comes from, for ``how_obtained``.
     """
 
     budget: PrivacyBudget
     unit: str
     records_per_subject: int = 1
     secure_rng: bool = False
+    delta_source: str = "the task's delta"
     _runs: list[_Run] = field(default_factory=list)
     _accesses: list[PrivateStep] = field(default_factory=list)
     _public: list[dict] = field(default_factory=list)
@@ -431,7 +433,6 @@ class PrivacyLedger:
             "max_grad_norm": _finite_or_none(last.max_grad_norm) if last else None,
             "sampling": "poisson",
             "accountant": budget.accountant,
-            "rng": "secure" if self.secure_rng else "seeded",
             "cross_check": {
                 "accountant": other_accountant(budget.accountant),
                 "epsilon": _finite_or_none(cross) if self._runs else 0.0,
@@ -444,6 +445,8 @@ class PrivacyLedger:
         }
         if cross_note:
             block["cross_check"]["note"] = cross_note
+        if self.secure_rng:  # absent: seeded (records before --secure-rng read the same)
+            block["rng"] = "secure"
         if len(self._runs) > 1:
             block["runs"] = self.runs
         if self.records_per_subject > 1 and budget.is_private and history:
@@ -496,7 +499,7 @@ class PrivacyLedger:
             f"sigma of each run calibrated by the privacy ledger with opacus "
             f"{self.budget.accountant} for its planned schedule and its share of the budget "
             f"({shares}); the accountants' histories read back after training and composed "
-            "at the cell's delta"
+            f"at {self.delta_source}"
         )
 
 

@@ -18,7 +18,8 @@ def test_delta_is_recorded_and_part_of_the_finished_cell_match(toy_task, tmp_pat
     run(_request(tmp_path, delta=1e-6))
     record = load_record(tmp_path / RECORD)
     assert record["privacy"]["delta"] == 1e-6
-    assert record["privacy"]["rng"] == "seeded"
+    assert "rng" not in record["privacy"]  # seeded
+    assert record["privacy"]["how_obtained"].endswith("at delta 1e-06 (--delta)")
     again = run(_request(tmp_path, delta=1e-6))
     assert {s.state for s in again.statuses} == {"skipped"}
     with pytest.raises(RecordError, match=r"delta 1e-06 \(now 1e-05\)"):
@@ -27,7 +28,8 @@ def test_delta_is_recorded_and_part_of_the_finished_cell_match(toy_task, tmp_pat
 
 def test_the_task_delta_is_the_default(toy_task, tmp_path):
     run(_request(tmp_path, epsilons=(1.0,), seeds=(0,)))
-    assert load_record(tmp_path / RECORD)["privacy"]["delta"] == 1e-5
+    privacy = load_record(tmp_path / RECORD)["privacy"]
+    assert privacy["delta"] == 1e-5 and privacy["how_obtained"].endswith("the task's delta")
 
 
 @pytest.mark.parametrize("delta", [0.0, 1.0, -1e-5, math.nan])
