@@ -64,7 +64,20 @@ def epsilon_text(epsilon: float) -> str:
 
 
 def _grid(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> None:
-    """A PNG of image rows under ``title``, each row labelled left, written atomically."""
+    """A PNG of :func:`grid_figure`, written atomically."""
+    import matplotlib.pyplot as plt
+
+    fig = grid_figure(rows, title)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a picture is meant to be shared
+    os.replace(tmp, path)
+
+
+def grid_figure(rows: list[tuple[str, np.ndarray]], title: str):
+    """Image rows under ``title``, each row labelled at its left (readable at 10 pt)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,12 +98,7 @@ def _grid(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> None:
         axes[r, 0].set_ylabel(label, fontsize=10, rotation=0, ha="right", va="center")
     fig.suptitle(title, fontsize=10, wrap=True)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a picture is meant to be shared
-    os.replace(tmp, path)
+    return fig
 
 
 def _grid_by_epsilon(method_dir: Path, seed_name: str) -> None:
