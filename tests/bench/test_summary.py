@@ -82,3 +82,17 @@ def test_numbers_are_formatted_for_a_person(value, text):
 
 def test_spread_has_two_significant_digits():
     assert fmt_std(0.01666) == "0.017" and fmt_std(0.0) == "0" and fmt_std(2e-18) == "< 1e-12"
+
+
+def test_bench_show_prints_the_summary_and_writes_nothing(toy_task, tmp_path, capsys):
+    from bench.api import run
+    from bench.cli import main
+    from tests.bench.test_runner import _request
+
+    result = run(_request(tmp_path, seeds=(0,)))
+    folder = tmp_path / "runs/toy@v1"
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    assert main(["show", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert result.table in out and "ε achieved" in out
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()} == before
