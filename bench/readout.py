@@ -20,11 +20,14 @@ class Column:
         label: its short display name (units included, e.g. ``"PSNR dB"``).
         ci: show the mean CI ``[low, high]`` (the metric's ``_ci_low``/``_ci_high``)
             instead of ``mean ± std``.
+        bound: a theoretical upper bound: a value that underflowed to 0 is shown as
+            ``< 1e-12`` (not as an impossibility), without a spread when the seeds agree.
     """
 
     metric: str
     label: str
     ci: bool = False
+    bound: bool = False
 
 
 @dataclass(frozen=True)

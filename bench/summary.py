@@ -16,7 +16,7 @@ import pandas as pd
 
 from bench.privacy.budget import parse_epsilon
 from bench.readout import Column, Plot, Readout
-from bench.summary_format import WIDTH, fit_table, fmt, fmt_epsilon, fmt_std
+from bench.summary_format import WIDTH, fit_table, fmt, fmt_bound, fmt_epsilon, fmt_std
 from bench.tasks.base import TaskSpec
 
 # per-record privacy figures (from the ledger's privacy block and the task's risk block)
@@ -31,8 +31,8 @@ PRIVACY_COLUMNS = (
     Column("achieved_epsilon", "ε achieved"),
     Column("noise_multiplier", "σ"),
     Column("subject_epsilon", "ε subject"),
-    Column("risk_rero", "ReRo"),
-    Column("risk_p_mse_le", "P[MSE≤η]"),
+    Column("risk_rero", "ReRo", bound=True),
+    Column("risk_p_mse_le", "P[MSE≤η]", bound=True),
 )
 NOTES = {
     "ε achieved": "the accountant's epsilon after training (worst seed)",
@@ -40,7 +40,8 @@ NOTES = {
     "ε subject": "subject-level epsilon at the same delta (group privacy: {k} records per subject)",
     "ReRo": "bound on an informed adversary identifying a record among 1/κ candidates "
     "(κ = {kappa:g}: {kappa:g} by chance)",
-    "P[MSE≤η]": "prior-free bound on reconstructing a record within the task's MSE threshold",
+    "P[MSE≤η]": "prior-free bound on reconstructing a record within the task's MSE threshold "
+    "(< 1e-12 includes bounds that underflow to 0)",
 }
 
 
@@ -127,7 +128,8 @@ def privacy_table(summary: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     """method, target epsilon, then the privacy figures present in the records."""
     columns = [c for c in PRIVACY_COLUMNS if summary[c.metric].notna().any()]
     rows = [
-        [row["method"], fmt_epsilon(row["epsilon"]), *(fmt(row[c.metric]) for c in columns)]
+        [row["method"], fmt_epsilon(row["epsilon"])]
+        + [(fmt_bound if c.bound else fmt)(row[c.metric]) for c in columns]
         for _, row in summary.iterrows()
     ]
     headers = ["method", "ε", *(c.label for c in columns)]
@@ -163,7 +165,23 @@ def metrics_table(summary: pd.DataFrame, view: Readout) -> str:
     note = "ε inf: non-private; mean ± std over n seeds; 95% CI: mean of the seeds' ends"
     if left:
         note += f"; also in summary.csv: {', '.join(left)}"
-    return textwrap.fill(f"Results ({note}):", WIDTH) + f"\n\n{table}"
+    text = textwrap.fill(f"Results ({note}):", WIDTH) + f"\n\n{table}"
+    references = reference_values(summary, view)
+    if references:
+        line = "References (mean over the records): " + "; ".join(references)
+        text += "\n\n" + textwrap.fill(line, WIDTH)
+    return text
+
+
+def reference_values(summary: pd.DataFrame, view: Readout) -> list[str]:
+    """The plots' floor/ceiling lines that the records measure, as ``label value``."""
+    out = []
+    for plot in view.plots:
+        for ref in plot.references:
+            column = f"{ref.metric}_mean"
+            if ref.metric is not None and column in summary:
+                out.append(f"{plot.label}: {ref.label} {fmt(summary[column].mean())}")
+    return out
 
 
 def _cell(row: pd.Series, column: Column) -> str:
@@ -178,6 +196,10 @@ def _cell(row: pd.Series, column: Column) -> str:
     mean = row.get(f"{column.metric}_mean")
     if mean is None or pd.isna(mean):
         return "-"
+    if column.bound:
+        std = row[f"{column.metric}_std"]
+        spread = "" if row["seeds"] == 1 or std == 0 else f" ± {fmt_std(std)}"
+        return fmt_bound(mean) + spread
     return (
         f"{fmt(mean)} ± {fmt_std(row[f'{column.metric}_std'])}" if row["seeds"] > 1 else fmt(mean)
     )

@@ -36,6 +36,17 @@ def fmt(value) -> str:
     return f"{value:.3g}"
 
 
+def fmt_bound(value) -> str:
+    """An upper bound on a probability: 0 is a float underflow, so ``< 1e-12``.
+
+    >>> fmt_bound(0.0), fmt_bound(0.154)
+    ('< 1e-12', '0.154')
+    """
+    if value is not None and float(value) == 0:
+        return f"< {TINY:g}"
+    return fmt(value)
+
+
 def fmt_std(value) -> str:
     """A spread: 2 significant digits (``0`` when the seeds agree)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

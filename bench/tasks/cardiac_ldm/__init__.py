@@ -130,14 +130,11 @@ TASK = register_task(
         readout=Readout(
             columns=(
                 Column("fid", "FID"),
-                Column("fid_floor", "FID floor"),
-                Column("fid_reconstruction", "FID AE"),
                 Column("lv_volume_r", "LV r"),
                 Column("msssim_generated", "MS-SSIM"),
                 Column("fid_3d", "FID 3D"),
                 Column("myo_thickness_r", "myo r"),
                 Column("cycle_accuracy", "cycle acc"),
-                Column("msssim_real", "MS-SSIM real"),
             ),
             plots=(
                 Plot(

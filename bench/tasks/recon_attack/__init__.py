@@ -66,7 +66,7 @@ TASK = register_task(
             columns=(
                 Column("success_empirical", "P[success]"),
                 Column("success_empirical", "95% CI", ci=True),
-                Column("success_bound", "bound"),
+                Column("success_bound", "bound", bound=True),
                 Column("psnr_mean", "PSNR dB"),
                 Column("ssim_mean", "SSIM"),
                 Column("coverage", "coverage"),
