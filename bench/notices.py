@@ -14,6 +14,8 @@ import re
 import sys
 import warnings
 
+from tqdm import tqdm
+
 KNOWN: dict[str, tuple[str, str]] = {
     "secure-rng": (
         r"Secure RNG turned off",
@@ -60,7 +62,8 @@ def handled_warnings(stream=None):
                 show(message, category, filename, lineno, file, line)
             elif key not in _seen or (key == "large-delta" and text not in _seen):
                 _seen.update((key, text))
-                print(KNOWN[key][1].format(message=text), file=stream or sys.stderr)
+                # tqdm.write keeps the run's progress bars intact around the line
+                tqdm.write(KNOWN[key][1].format(message=text), file=stream or sys.stderr)
 
         warnings.showwarning = explain_once
         yield
