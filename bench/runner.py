@@ -232,8 +232,8 @@ def execute_cell(request: RunRequest, ctx: CellContext) -> dict:
         unit=ctx.task.privacy_unit,
         records_per_subject=ctx.task.records_per_subject,
         secure_rng=request.secure_rng,
-        delta_source="the task's delta"
-        if request.delta is None
+        delta_source="the task's delta"  # also when --delta repeats it: the same record
+        if request.delta in (None, ctx.task.delta)
         else f"delta {request.delta:g} (--delta)",
     )
     _seed_everything(ctx.derive_seed("global", ctx.cell.method, ctx.cell.epsilon))

@@ -26,9 +26,11 @@ def test_delta_is_recorded_and_part_of_the_finished_cell_match(toy_task, tmp_pat
         run(_request(tmp_path))  # the task's default delta: not the same cells
 
 
-def test_the_task_delta_is_the_default(toy_task, tmp_path):
-    run(_request(tmp_path, epsilons=(1.0,), seeds=(0,)))
+@pytest.mark.parametrize("delta", [None, 1e-5])
+def test_the_task_delta_is_the_default(toy_task, tmp_path, delta):
+    run(_request(tmp_path, epsilons=(1.0,), seeds=(0,), delta=delta))
     privacy = load_record(tmp_path / RECORD)["privacy"]
+    # the same record whether --delta repeats the task's delta or not
     assert privacy["delta"] == 1e-5 and privacy["how_obtained"].endswith("the task's delta")
 
 
