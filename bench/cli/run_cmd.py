@@ -17,6 +17,7 @@ EPILOG = """examples:
   bench run --task recon-attack --eps 1,3,10 --methods prior-free --seeds 0,1,2 --profile smoke
   bench run --task recon-attack --set trials=1000 --out runs/more-trials
   bench run --task recon-attack --data sunnybrook --data-root DIR --profile smoke
+  bench run --task mammo-cls --delta 1e-4 --eps 1,6,inf
 
 Re-running the same command skips finished cells; --overwrite recomputes them.
 """
@@ -72,6 +73,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
         choices=ACCOUNTANTS,
         default="prv",
         help="accountant of the reported guarantee; the other one cross-checks",
+    )
+    p.add_argument(
+        "--delta",
+        type=float,
+        help="delta of every cell (default: the task's, see bench list); keep it well "
+        "below 1/N of the private training set",
+    )
+    p.add_argument(
+        "--secure-rng",
+        action="store_true",
+        help="draw DP noise and sampling from opacus's cryptographically secure generator "
+        "(needs torchcsprng; such noise cannot be seeded, so cells are not reproducible)",
     )
     p.add_argument(
         "--threads",
@@ -156,6 +169,8 @@ def build_request(args: argparse.Namespace):
         overwrite=args.overwrite,
         overrides=parse_overrides(args.overrides),
         threads=_threads(args.threads),
+        delta=args.delta,
+        secure_rng=args.secure_rng,
     )
 
 

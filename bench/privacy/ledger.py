@@ -226,10 +226,19 @@ class PrivacyLedger:
     Attributes:
         budget: the cell's target (epsilon = inf: the non-private baseline).
         unit: the privacy unit (e.g. "one mass patch").
+        records_per_subject: records one subject contributes (cardiac-ldm: 2, ED and ES);
+            above 1 the block also states the subject-level epsilon (group privacy).
+        secure_rng: draw opacus's noise and Poisson sampling from a cryptographically
+            secure generator (opacus's ``secure_mode``, needs ``torchcsprng``); such
+            noise cannot be seeded, so a cell is then not bit-for-bit reproducible.
+        delta_source: where the budget's delta comes from, for ``how_obtained``.
     """
 
     budget: PrivacyBudget
     unit: str
+    records_per_subject: int = 1
+    secure_rng: bool = False
+    delta_source: str = "the task's delta"
     _runs: list[_Run] = field(default_factory=list)
     _accesses: list[PrivateStep] = field(default_factory=list)
     _public: list[dict] = field(default_factory=list)
@@ -244,6 +253,7 @@ class PrivacyLedger:
         content = tuple(torch.as_tensor(t) for t in tensors)
         if len({len(t) for t in content}) != 1:
             raise BenchError(f"{name}: tensors of different lengths")
+        _warn_large_delta(self.budget, len(content[0]), name)
         return PrivateData(self, name, content)
 
     def record_access(self, name: str, data: str, protection: str) -> None:
@@ -284,7 +294,17 @@ class PrivacyLedger:
         ``share`` of epsilon and of delta go to this run; the shares of a cell add up to
         at most 1, so basic composition alone bounds the total by the budget, and the
         record states the tighter epsilon of the accountant composing all runs.
+        The caller draws the noise itself, so a secure-RNG ledger refuses: only
+        :meth:`train` can guarantee opacus's secure generator.
         """
+        if self.secure_rng:
+            raise BenchError(
+                "--secure-rng applies to training through ledger.train; this run draws its "
+                "noise in its own (seeded) release code"
+            )
+        return self._mechanism(name, data, sample_rate, steps, max_grad_norm, share)
+
+    def _mechanism(self, name, data, sample_rate, steps, max_grad_norm, share) -> Mechanism:
         budget = self._take(share)
         cal = calibrate(budget, sample_rate, steps)
         if not budget.is_private:
@@ -337,20 +357,22 @@ class PrivacyLedger:
         loader = DataLoader(
             data._dataset(), batch_size=batch_size, shuffle=True, generator=loader_generator
         )
-        mech = self.calibrated(
+        mech = self._mechanism(
             name,
             data,
-            sample_rate=1.0 / len(loader),  # opacus's Poisson rate: batch size / records
-            steps=epochs * len(loader),
-            max_grad_norm=max_grad_norm,
-            share=share,
+            1.0 / len(loader),  # opacus's Poisson rate: batch size / records
+            epochs * len(loader),
+            max_grad_norm,
+            share,
         )
         if mech.accountant is None:
             return Training(module, optimizer, loader, mech.calibration, math.inf)
         from opacus import PrivacyEngine
 
-        engine = PrivacyEngine(accountant=self.budget.accountant)
+        engine = PrivacyEngine(accountant=self.budget.accountant, secure_mode=self.secure_rng)
         engine.accountant = mech.accountant  # the ledger reads this one back
+        if self.secure_rng:  # opacus refuses a seeded generator in secure mode
+            noise_generator = None
         module, optimizer, loader = engine.make_private(
             module=module,
             optimizer=optimizer,
@@ -423,8 +445,15 @@ class PrivacyLedger:
         }
         if cross_note:
             block["cross_check"]["note"] = cross_note
+        if self.secure_rng:  # absent: seeded (records before --secure-rng read the same)
+            block["rng"] = "secure"
         if len(self._runs) > 1:
             block["runs"] = self.runs
+        if self.records_per_subject > 1 and budget.is_private and history:
+            from bench.privacy.group import subject_level
+
+            k = self.records_per_subject
+            block["subject_level"] = subject_level(history, budget.delta, budget.accountant, k)
         return block
 
     # -- internals ---------------------------------------------------------------------
@@ -470,7 +499,24 @@ class PrivacyLedger:
             f"sigma of each run calibrated by the privacy ledger with opacus "
             f"{self.budget.accountant} for its planned schedule and its share of the budget "
             f"({shares}); the accountants' histories read back after training and composed "
-            "at the task's delta"
+            f"at {self.delta_source}"
+        )
+
+
+class LargeDeltaWarning(UserWarning):
+    """delta >= 1 / N: a mechanism that publishes one random record would meet it."""
+
+
+def _warn_large_delta(budget: PrivacyBudget, records: int, name: str) -> None:
+    if budget.is_private and records and budget.delta >= 1.0 / records:
+        import warnings
+
+        warnings.warn(
+            f"delta {budget.delta:g} >= 1/N for the {records} records of the {name}: "
+            "releasing one record at random would satisfy such a guarantee; choose "
+            "--delta well below 1/N",
+            LargeDeltaWarning,
+            stacklevel=3,
         )
 
 
@@ -498,6 +544,7 @@ def _finite_or_none(value: float | None) -> float | None:
 
 __all__: Sequence[str] = (
     "EVALUATION",
+    "LargeDeltaWarning",
     "Mechanism",
     "PrivacyLedger",
     "PrivacyViolation",
