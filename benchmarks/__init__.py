@@ -1,0 +1,1 @@
+"""Speed benchmarks: pytest-benchmark files (``python -m pytest benchmarks --benchmark-only``), the asv suite (``benchmarks/asv``) and scripts (``python -m benchmarks.dp_overhead``)."""
