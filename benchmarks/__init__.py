@@ -1,1 +1,5 @@
-"""Speed benchmarks: pytest-benchmark files (``python -m pytest benchmarks --benchmark-only``), the asv suite (``benchmarks/asv``) and scripts (``python -m benchmarks.dp_overhead``)."""
+"""Speed, tracked apart from correctness.
+
+pytest-benchmark files (``python -m pytest benchmarks --benchmark-only``), the asv suite
+(``benchmarks/asv``) and scripts (``python -m benchmarks.dp_overhead``).
+"""
