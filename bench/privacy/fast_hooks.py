@@ -64,8 +64,8 @@ MIN_POSITIONS = 64
 
 
 def _opacus_sampler_needed(layer: nn.Module, backprops: Tensor) -> bool:
-    """Few output positions (see MIN_POSITIONS), padding the grouped call cannot express
-    (reflect, 'same'), or an empty batch."""
+    """Few output positions (see MIN_POSITIONS), or padding the grouped call cannot
+    express (reflect, 'same')."""
     return (
         backprops[0].numel() // backprops.shape[1] < MIN_POSITIONS
         or getattr(layer, "padding_mode", "zeros") != "zeros"
@@ -91,6 +91,7 @@ def wrap(module: nn.Module, *, loss_reduction: str) -> GradSampleModule:
 
 def _conv_sampler(opacus_sampler):
     def sampler(layer, activations, backprops):
+        # an empty Poisson batch gets opacus's zeros
         if len(backprops) == 0 or _opacus_sampler_needed(layer, backprops):
             return opacus_sampler(layer, activations, backprops)
         return grouped_conv_grad_sample(layer, activations, backprops)

@@ -23,14 +23,14 @@ C = 0.5  # small enough that most samples are clipped, some not
 
 
 class _ConvNet(nn.Module):
-    """The class embedded as an extra channel (the GAN discriminator's layout), a conv on
-    8 x 8 outputs (64 positions: fast-hooks' grouped path), group norm, a strided conv on
-    4 x 4 outputs (opacus's unfold path), a linear head."""
+    """The class embedded as an extra channel (the GAN discriminator's layout), a grouped
+    conv on 8 x 8 outputs (64 positions: fast-hooks' grouped path), group norm, a strided
+    conv on 4 x 4 outputs (opacus's unfold path), a linear head."""
 
     def __init__(self) -> None:
         super().__init__()
         self.embed = nn.Embedding(2, 64)
-        self.conv1 = nn.Conv2d(2, 4, 3, 1, 1)
+        self.conv1 = nn.Conv2d(2, 4, 3, 1, 1, groups=2)
         self.norm = nn.GroupNorm(2, 4)
         self.conv2 = nn.Conv2d(4, 6, 3, 2, 1)
         self.head = nn.Linear(6 * 16, 2)
