@@ -199,6 +199,7 @@ def training_for(
     name: str,
     share: float = 1.0,
     noise_generator=None,
+    grad_sample_mode: str = "hooks",
 ) -> Training:
     """:meth:`PrivacyLedger.train` for the ledger's private records, :func:`public_training`
     for public ones: for a training loop that serves both."""
@@ -216,6 +217,7 @@ def training_for(
         name=name,
         share=share,
         noise_generator=noise_generator,
+        grad_sample_mode=grad_sample_mode,
     )
 
 
