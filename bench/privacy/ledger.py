@@ -45,6 +45,10 @@ from bench.privacy.budget import PrivacyBudget
 NEIGHBOURING = "add/remove one record"
 EVALUATION = "evaluation"  # the name of the task's scoring step on its held-out test data
 DIRECT_READ = "direct read by the method"  # PrivateData.unprotected: voids a finite epsilon
+# the per-sample gradient modes the ledger offers: opacus's, and fast-hooks
+# (bench/privacy/fast_hooks.py); every one clips each sample's whole gradient at C
+# (tests/bench/privacy/test_ledger.py checks each against a per-example loop)
+GRAD_SAMPLE_MODES = ("hooks", "fast-hooks", "functorch", "ew", "ghost")
 
 
 class PrivacyViolation(RuntimeError):
@@ -120,6 +124,10 @@ class Training:
 
     For the non-private budget (epsilon = inf) and for public data they are the
     originals, unwrapped, and ``engine`` is None.
+
+    A loop that computes one loss per sample and calls ``training.loss(per_sample)
+    .backward()`` runs unchanged in every grad-sample mode (``ghost`` included) and
+    without DP.
     """
 
     module: Any
@@ -128,10 +136,29 @@ class Training:
     calibration: Calibration | None
     max_grad_norm: float
     engine: Any | None = None
+    grad_sample_mode: str = "hooks"
+    loss_reduction: str = "mean"
 
     @property
     def is_private(self) -> bool:
         return self.engine is not None
+
+    def loss(self, per_sample):
+        """The batch loss to call ``.backward()`` on, from a vector of per-sample losses.
+
+        The batch's mean (or sum, per ``loss_reduction``); in ``ghost`` mode opacus's
+        loss, whose ``backward`` takes the two passes of ghost clipping (per-sample
+        gradient norms, then the gradient of the clipped-weighted loss sum).
+        """
+        if per_sample.dim() != 1:
+            raise BenchError(f"Training.loss takes one loss per sample, got {per_sample.shape}")
+        if self.is_private and self.grad_sample_mode == "ghost":
+            from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
+
+            return DPTensorFastGradientClipping(
+                self.module, self.optimizer, per_sample, self.loss_reduction
+            )
+        return per_sample.mean() if self.loss_reduction == "mean" else per_sample.sum()
 
     def steps_taken(self) -> int:
         """DP steps recorded by the accountant (0 before training or without DP)."""
@@ -172,6 +199,7 @@ def training_for(
     name: str,
     share: float = 1.0,
     noise_generator=None,
+    grad_sample_mode: str = "hooks",
 ) -> Training:
     """:meth:`PrivacyLedger.train` for the ledger's private records, :func:`public_training`
     for public ones: for a training loop that serves both."""
@@ -189,6 +217,7 @@ def training_for(
         name=name,
         share=share,
         noise_generator=noise_generator,
+        grad_sample_mode=grad_sample_mode,
     )
 
 
@@ -340,19 +369,25 @@ class PrivacyLedger:
         Args:
             loader_generator: torch generator of the batch order (non-private runs).
             noise_generator: torch generator of opacus's noise and Poisson sampler.
-            grad_sample_mode: opacus's per-sample gradient mode: ``hooks``, ``functorch``
-                or ``ew`` (``ghost`` needs a per-sample criterion, which this loop-agnostic
-                API does not take).
+            grad_sample_mode: the per-sample gradient mode (:data:`GRAD_SAMPLE_MODES`):
+                opacus's ``hooks``, ``functorch``, ``ew`` or ``ghost`` (ghost / fast
+                gradient clipping; the loop must then back-propagate
+                ``Training.loss(per_sample)``), or ``fast-hooks`` (opacus's hooks without
+                their wasted work, :mod:`bench.privacy.fast_hooks`).
+                Every mode clips each sample's gradient at ``max_grad_norm`` the same way;
+                they differ in speed and memory (``python -m benchmarks.dp_overhead``).
             loss_reduction: ``mean`` or ``sum``: how the training loop reduces the batch's
                 loss (a mismatch silently rescales the per-sample gradients).
         """
+        from torch import nn
         from torch.utils.data import DataLoader
 
         if not isinstance(data, PrivateData) or data._ledger is not self:
             raise BenchError("ledger.train takes the PrivateData this cell's ledger holds")
-        if grad_sample_mode not in ("hooks", "functorch", "ew"):
+        if grad_sample_mode not in GRAD_SAMPLE_MODES:
             raise BenchError(
-                f"grad_sample_mode must be hooks, functorch or ew, not {grad_sample_mode!r}"
+                f"grad_sample_mode must be one of {', '.join(GRAD_SAMPLE_MODES)}, "
+                f"not {grad_sample_mode!r}"
             )
         loader = DataLoader(
             data._dataset(), batch_size=batch_size, shuffle=True, generator=loader_generator
@@ -366,25 +401,37 @@ class PrivacyLedger:
             share,
         )
         if mech.accountant is None:
-            return Training(module, optimizer, loader, mech.calibration, math.inf)
+            return Training(module, optimizer, loader, mech.calibration, math.inf,
+                            loss_reduction=loss_reduction)  # fmt: skip
         from opacus import PrivacyEngine
 
         engine = PrivacyEngine(accountant=self.budget.accountant, secure_mode=self.secure_rng)
         engine.accountant = mech.accountant  # the ledger reads this one back
         if self.secure_rng:  # opacus refuses a seeded generator in secure mode
             noise_generator = None
-        module, optimizer, loader = engine.make_private(
+        if grad_sample_mode == "fast-hooks":  # opacus takes the module it already wraps
+            from bench.privacy.fast_hooks import wrap
+
+            module = wrap(module, loss_reduction=loss_reduction)
+        wrapped = engine.make_private(
             module=module,
             optimizer=optimizer,
             data_loader=loader,
             noise_multiplier=mech.sigma,
             max_grad_norm=max_grad_norm,
             poisson_sampling=True,
-            grad_sample_mode=grad_sample_mode,
+            grad_sample_mode="hooks" if grad_sample_mode == "fast-hooks" else grad_sample_mode,
             loss_reduction=loss_reduction,
             noise_generator=noise_generator,
+            criterion=nn.MSELoss(reduction=loss_reduction),  # used by ghost mode only
         )
-        return Training(module, optimizer, loader, mech.calibration, max_grad_norm, engine)
+        # ghost mode also returns a criterion wrapper; Training.loss replaces it, so that a
+        # loop works from per-sample losses whatever its loss function
+        module, optimizer, loader = wrapped[0], wrapped[1], wrapped[-1]
+        if grad_sample_mode == "ghost":
+            _refuse_unclipped_steps(module, optimizer)
+        return Training(module, optimizer, loader, mech.calibration, max_grad_norm, engine,
+                        grad_sample_mode, loss_reduction)  # fmt: skip
 
     # -- the runner's side -------------------------------------------------------------
 
@@ -520,6 +567,26 @@ def _warn_large_delta(budget: PrivacyBudget, records: int, name: str) -> None:
         )
 
 
+def _refuse_unclipped_steps(module, optimizer) -> None:
+    """In ghost mode a plain ``loss.backward()`` leaves the *unclipped* gradient in
+    ``p.grad`` and opacus's optimizer would noise and apply it as if it were clipped. Only
+    ``Training.loss(...).backward()`` computes the per-sample norms (``get_norm_sample``):
+    a step without fresh norms is refused before the accountant records it or the
+    parameters move."""
+    account = optimizer.step_hook
+
+    def checked(opt) -> None:
+        if module._per_sample_gradient_norms is None:
+            raise PrivacyViolation(
+                "ghost mode: the gradient did not come from Training.loss(per_sample)"
+                ".backward(), so it is not clipped per sample; step refused"
+            )
+        module._per_sample_gradient_norms = None  # the next step needs its own norms
+        account(opt)
+
+    optimizer.attach_step_hook(checked)
+
+
 def _steps(run: _Run) -> int:
     return sum(int(t) for _, _, t in run.history())
 
@@ -544,6 +611,7 @@ def _finite_or_none(value: float | None) -> float | None:
 
 __all__: Sequence[str] = (
     "EVALUATION",
+    "GRAD_SAMPLE_MODES",
     "LargeDeltaWarning",
     "Mechanism",
     "PrivacyLedger",
