@@ -76,9 +76,12 @@ class LoggedRecords:
         self.fetched.append(index)
         return self.base[index if index < len(self.base) else 0]
 
-    def take_fetched(self) -> list[int]:
-        fetched, self.fetched = self.fetched, []
-        return fetched
+    def take(self, rows: int | None = None) -> list[int]:
+        """The first ``rows`` indices read and not yet taken (all of them by default): a
+        physical chunk of a logical batch (opacus's BatchMemoryManager) takes its share."""
+        rows = len(self.fetched) if rows is None else rows
+        taken, self.fetched = self.fetched[:rows], self.fetched[rows:]
+        return taken
 
 
 @dataclass
@@ -136,7 +139,7 @@ class AuditLedger(PrivacyLedger):
         records = LoggedRecords(data._dataset(), int(included.sum()))
         planted = PrivateData(self, data.name, records, data.transforms)
         training = super().train(module, optimizer, planted, **kwargs)
-        records.take_fetched()  # opacus reads a record to learn the shapes: not a batch
+        records.take()  # opacus reads a record to learn the shapes: not a batch
         if not training.is_private:
             raise AuditError("an audit needs a finite epsilon (a DP run to watch)")
         run = CanaryRun(
@@ -178,17 +181,23 @@ def _watch(optimizer, run: CanaryRun, base_size: int) -> None:
     original = optimizer.pre_step
 
     def pre_step(closure=None):
-        _plant(optimizer, run, run.records.take_fetched(), base_size)
+        _plant(optimizer, run, base_size)
         stepped = original(closure)
         if stepped:
+            if run.records.fetched:
+                raise AuditError(
+                    f"{len(run.records.fetched)} records were read but never trained on in "
+                    "this step: the auditor cannot tell which rows are canaries"
+                )
             run.released.append(_read(optimizer, run))
         return stepped
 
     optimizer.pre_step = pre_step
 
 
-def _canary_rows(run: CanaryRun, fetched: list[int], base_size: int, rows: int):
+def _canary_rows(run: CanaryRun, base_size: int, rows: int):
     """Rows of the batch that hold canary records, and which canary each one is."""
+    fetched = run.records.take(rows)
     if len(fetched) != rows:
         raise AuditError(
             f"{len(fetched)} records were read for a batch of {rows} per-sample gradients: "
@@ -200,13 +209,13 @@ def _canary_rows(run: CanaryRun, fetched: list[int], base_size: int, rows: int):
     return where, ids[fetched[where] - base_size]
 
 
-def _plant(optimizer, run: CanaryRun, fetched: list[int], base_size: int) -> None:
+def _plant(optimizer, run: CanaryRun, base_size: int) -> None:
     import torch
 
     params = [p for p in optimizer.params if getattr(p, "grad_sample", None) is not None]
     if not params:
         return
-    where, canaries = _canary_rows(run, fetched, base_size, params[0].grad_sample.shape[0])
+    where, canaries = _canary_rows(run, base_size, params[0].grad_sample.shape[0])
     np.add.at(run.appearances, canaries, 1)
     rows = torch.as_tensor(where, device=params[0].device)
     weight = DIRAC_NORM * run.max_grad_norm / math.sqrt(len(run.slots))
