@@ -217,7 +217,11 @@ def _plant(optimizer, run: CanaryRun, base_size: int) -> None:
         return
     where, canaries = _canary_rows(run, base_size, params[0].grad_sample.shape[0])
     np.add.at(run.appearances, canaries, 1)
-    rows = torch.as_tensor(where, device=params[0].device)
+    device = params[0].device
+    rows = torch.as_tensor(where, device=device)
+    others = torch.as_tensor(
+        np.setdiff1d(np.arange(len(params[0].grad_sample)), where), device=device
+    )
     weight = DIRAC_NORM * run.max_grad_norm / math.sqrt(len(run.slots))
     coords = {id(p): c for p, c in run.slots}
     for p in params:
@@ -225,7 +229,7 @@ def _plant(optimizer, run: CanaryRun, base_size: int) -> None:
         flat.index_fill_(0, rows, 0.0)  # the canary's own gradient replaces the copy's
         if id(p) in coords:
             mine = coords[id(p)]
-            flat.index_fill_(1, mine, 0.0)  # dead coordinates for every other record
+            flat[others[:, None], mine[None, :]] = 0.0  # dead coordinates for the records
             flat[rows, mine[torch.as_tensor(canaries, device=mine.device)]] = weight
 
 
