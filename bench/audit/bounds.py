@@ -91,6 +91,15 @@ def counts_at(scores_in, scores_out, threshold: float) -> Counts:
     return Counts(tp, len(scores_in) - tp, fp, len(scores_out) - fp)
 
 
+def _counts_for(s_in: np.ndarray, s_out: np.ndarray, thresholds: np.ndarray) -> list[Counts]:
+    """:func:`counts_at` for many thresholds at once (sorted scores, binary search)."""
+    n_in, n_out = len(s_in), len(s_out)
+    tp = n_in - np.searchsorted(np.sort(s_in), thresholds, side="left")
+    fp = n_out - np.searchsorted(np.sort(s_out), thresholds, side="left")
+    pairs = zip(tp.tolist(), fp.tolist(), strict=True)
+    return [Counts(a, n_in - a, b, n_out - b) for a, b in pairs]
+
+
 @dataclass(frozen=True)
 class TrialsBound:
     """The epsilon lower bound of an audit over independent trials, with how it was got."""
@@ -130,11 +139,10 @@ def audit_trials(scores_in, scores_out, *, delta: float, confidence: float = 0.9
                                        np.linspace(0, 1, MAX_THRESHOLDS)))  # fmt: skip
     candidates = np.append(candidates, np.nextafter(candidates.max(), math.inf))
 
-    def bound(threshold, s_in, s_out):
-        c = counts_at(s_in, s_out, threshold)
-        return epsilon_lower_bound(c.tp, c.fn, c.fp, c.tn, delta=delta, confidence=confidence)
-
-    picked = [bound(t, pick_in, pick_out) for t in candidates]
+    picked = [
+        epsilon_lower_bound(c.tp, c.fn, c.fp, c.tn, delta=delta, confidence=confidence)
+        for c in _counts_for(pick_in, pick_out, candidates)
+    ]
     best = int(np.argmax(picked))
     threshold = float(candidates[best])
     keep_in, keep_out = _rest(scores_in), _rest(scores_out)

@@ -46,9 +46,23 @@ def p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
     tail = float(stats.binom.sf(v - 1, r, q))  # P[Bin(r, q) >= v]
     if delta == 0 or v == 0:
         return min(tail, 1.0)
-    below = np.cumsum(stats.binom.pmf(v - np.arange(1, v + 1), r, q))  # P[v > Bin >= v - i]
-    alpha = float(np.max(below / np.arange(1, v + 1)))
-    return min(tail + alpha * delta * 2 * m, 1.0)
+    return min(tail + _alpha(r, v, q) * delta * 2 * m, 1.0)
+
+
+def _alpha(r: int, v: int, q: float, block: int = 1024) -> float:
+    """max over i = 1..v of P[v > Bin(r, q) >= v - i] / i, exactly.
+
+    The sums are at most 1, so once the maximum so far exceeds 1 / i no larger i can beat
+    it: the scan stops there (it would otherwise evaluate v probabilities).
+    """
+    best, total = 0.0, 0.0
+    for start in range(1, v + 1, block):
+        i = np.arange(start, min(start + block, v + 1))
+        sums = total + np.cumsum(stats.binom.pmf(v - i, r, q))  # P[v > Bin >= v - i]
+        best, total = max(best, float(np.max(sums / i))), float(sums[-1])
+        if best >= 1.0 / (i[-1] + 1):
+            break
+    return best
 
 
 def one_run_epsilon(m: int, r: int, v: int, delta: float, level: float = 0.05) -> float:
