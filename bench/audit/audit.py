@@ -104,7 +104,7 @@ def audit_method(task: str, method: str, epsilon: float, plan: AuditPlan) -> Aud
             if not ledger.audited:
                 raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
             runs += ledger.audited
-            claims.append(ledger.privacy_block())
+            claims.append(_claim(ledger, method))
     return _result(task, method, epsilon, plan, runs, claims, time.perf_counter() - start)
 
 
@@ -121,6 +121,16 @@ def _audited_cell(task, method, epsilon, plan: AuditPlan, run: int, out: Path) -
     prepared = spec.load_protocol().prepare(ctx, ledger)
     get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
     return ledger
+
+
+def _claim(ledger: AuditLedger, method: str) -> dict:
+    """The privacy block the ledger certifies for the audited run (the claim)."""
+    from bench.privacy.ledger import PrivacyViolation
+
+    try:
+        return ledger.privacy_block()
+    except PrivacyViolation as exc:  # the ledger's own checks caught it: no claim to audit
+        raise AuditError(f"the ledger refuses {method}'s claim itself: {exc}") from None
 
 
 def _cell(task, method, epsilon, seed):
