@@ -103,8 +103,10 @@ def audit_method(task: str, method: str, epsilon: float, plan: AuditPlan) -> Aud
             ledger = _audited_cell(task, method, epsilon, plan, r, Path(out))
             if not ledger.audited:
                 raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
-            runs += ledger.audited
             claims.append(_claim(ledger, method))
+            for canary_run in ledger.audited:
+                canary_run.finish()  # many runs: keep the observations, not the models
+            runs += ledger.audited
     return _result(task, method, epsilon, plan, runs, claims, time.perf_counter() - start)
 
 

@@ -108,6 +108,11 @@ class CanaryRun:
             return np.zeros(self.canaries)
         return llr_scores(np.stack(self.released, axis=1), self.sigma, self.sample_rate)
 
+    def finish(self) -> None:
+        """Drop the run's model, optimizer state and records (the per-sample gradients
+        they hold are large): only what the adversary saw is kept."""
+        self.slots, self.records = [], LoggedRecords((), 0)
+
     def observed_rate(self) -> float:
         """How often an included canary was in a batch, per released step."""
         if not self.released or not self.included.any():

@@ -13,6 +13,16 @@ from bench.audit.canary import AuditError, AuditLedger, llr_scores
 from bench.privacy.budget import PrivacyBudget
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _controls_registered():
+    """The controls register through the ``bench.methods`` entry point once installed; an
+    editable install made before they existed lacks it."""
+    from bench.tasks import load
+
+    load()
+    import controls.methods  # noqa: F401
+
+
 def _ledger(eps=1.0, canaries=40):
     ledger = AuditLedger(PrivacyBudget(eps, 1e-5, "rdp"), unit="one record", canaries=canaries)
     data = ledger.hold("private", torch.randn(32, 64), torch.randint(0, 2, (32,)))
