@@ -47,7 +47,7 @@ from bench.cache import (
 from bench.config import json_ready
 from bench.errors import BenchError
 from bench.locks import build_lock
-from bench.progress import note, public_stage  # public_stage: also for methods
+from bench.progress import loaded, note, public_stage  # public_stage: also for methods
 
 WRAPPER_PREFIX = "_module."  # opacus's GradSampleModule renames every key this way
 
@@ -207,7 +207,7 @@ def entry_lock(path: Path, what: str) -> Iterator[None]:
 
 def entry_loaded(what: str) -> None:
     """Tell the progress display that the public part ``what`` came from the cache."""
-    note(f"{what}: from the cache")
+    loaded(what)
 
 
 def cached(

@@ -13,7 +13,8 @@ Events are tuples ``(kind, cell label, ...)``:
 - ``("bar", label, desc, unit, n, total)``: a loop named ``desc`` is at ``n`` of
   ``total`` (``None`` when unknown); sent at most every :data:`BAR_INTERVAL_S` and at
   its end.
-- ``("note", label, text)``: a line worth reading (a public part loaded or waited for).
+- ``("note", label, text)``: a line worth reading (a public part trained or waited for).
+- ``("cached", label, what)``: the public part ``what`` came from the cache.
 - ``("public", label, what, seconds)``: the cell spent ``seconds`` training the public
   part ``what`` (once per key and run): the ETA counts it apart from the cell's own work.
 """
@@ -75,6 +76,11 @@ def track(iterable: Iterable, desc: str = "", unit: str = "it", total: int | Non
 def note(text: str) -> None:
     """Report a line about the current cell (e.g. which public part came from the cache)."""
     emit("note", text)
+
+
+def loaded(what: str) -> None:
+    """Report that the public part ``what`` came from the cache (not trained now)."""
+    emit("cached", what)
 
 
 @contextlib.contextmanager

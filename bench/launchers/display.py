@@ -47,6 +47,7 @@ class RunDisplay:
         self.slots: dict[str, tuple[tqdm, int, list[str]]] = {}  # label -> (bar, pos, [phase])
         self.done = self.failed = 0
         self.ended: set[Cell] = set()
+        self.cached: dict[Cell, list[str]] = {}  # public parts a cell loaded from the cache
         self.grid = tqdm(
             total=len(cells), desc=task, unit="cell", position=0, file=self.stream,
             dynamic_ncols=True, disable=not self.bars,
@@ -68,6 +69,8 @@ class RunDisplay:
                 self._write(f"{label}: {payload[0]}")
             elif kind == "public":
                 self.eta.public(cell, payload[1])
+            elif kind == "cached":
+                self.cached.setdefault(cell, []).append(payload[0].removesuffix(" (public)"))
             self._status()
 
     def finished(self, cell: Cell, error: str | None = None) -> None:
@@ -83,7 +86,10 @@ class RunDisplay:
                 bar.close()
             if error is None:
                 self.done += 1
-                self._write(f"{cell.label}: done in {format_seconds(wall)} ({self._counts()})")
+                cached = self.cached.pop(cell, [])
+                loaded = f"; public parts from the cache: {', '.join(cached)}" if cached else ""
+                done = f"done in {format_seconds(wall)}{loaded}"
+                self._write(f"{cell.label}: {done} ({self._counts()})")
             else:
                 self.failed += 1
                 self._write(f"cell {cell.label} failed: {error}")

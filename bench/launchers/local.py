@@ -25,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -116,7 +117,7 @@ def _in_workers(request, cells, jobs, display) -> list[CellStatus]:
 def _round(request, cells, jobs, context, events, display, statuses) -> list[Cell]:
     """Run ``cells`` in one pool; return those to run again (not started when a worker
     died)."""
-    init = (events, os.getpid(), logging.getLogger().level)
+    init = (events, os.getpid(), logging.getLogger().level, list(warnings.filters))
     pool = ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=init)
     futures = {pool.submit(_work, request, cell): cell for cell in cells}
     try:
@@ -172,10 +173,12 @@ def _forward(events, display: RunDisplay) -> None:
 _events = None  # the queue of a worker process (set by its initializer)
 
 
-def _init_worker(events, parent: int, log_level: int) -> None:
+def _init_worker(events, parent: int, log_level: int, warning_filters: list) -> None:
+    """A worker logs and filters warnings as the launcher does, and ends with it."""
     global _events
     _events = events
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    warnings.filters[:] = warning_filters
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers itself
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 

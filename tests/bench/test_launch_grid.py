@@ -1,0 +1,85 @@
+"""``--jobs 2`` runs cells in worker processes and writes the records ``--jobs 1`` writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.api import run
+from bench.runner import RunRequest
+from bench.tasks import get_task
+
+TIMINGS = ("wall_time_s", "stage_seconds", "seconds", "digest")  # as test_reproducibility
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _records(out: Path) -> dict[str, dict]:
+    return {
+        str(path.relative_to(out)): _without_timings(json.loads(path.read_text()))
+        for path in sorted(out.rglob("seed=*.json"))
+    }
+
+
+def _request(task: str, methods: tuple, epsilons: tuple, out: Path) -> RunRequest:
+    dataset = get_task(task).datasets[0]
+    # the RDP accountant calibrates in milliseconds (PRV takes seconds per epsilon)
+    return RunRequest(task, epsilons, methods, (0,), "smoke", dataset, out, accountant="rdp")
+
+
+def _same_records(request_of, tmp_path: Path) -> None:
+    two = run(request_of(tmp_path / "two"), jobs=2)
+    one = run(request_of(tmp_path / "one"), jobs=1)
+    assert not two.failed and not one.failed
+    records = _records(tmp_path / "two")
+    assert len(records) == len(two.statuses)
+    assert records == _records(tmp_path / "one")
+
+
+def test_jobs_2_writes_the_records_of_jobs_1_and_a_rerun_skips_them(tmp_path, capfd):
+    def request_of(out):
+        return _request("recon-attack", ("prior-free", "identification"), (1.0, 10.0), out)
+
+    _same_records(request_of, tmp_path)
+    assert "4 cells to run, 2 jobs (as asked)" in capfd.readouterr().err
+    again = run(request_of(tmp_path / "two"), jobs=2)
+    assert {s.state for s in again.statuses} == {"skipped"}
+    err = capfd.readouterr().err
+    assert "4 of 4 cells finished earlier, skipped" in err and "cells to run" not in err
+
+
+@pytest.mark.slow  # ~25 s idle, ~50 s loaded: a pool of its own (display failures: test_launch)
+def test_a_failed_cell_in_a_worker_is_reported_and_the_others_go_on(tmp_path):
+    request = _request("recon-attack", ("prior-free", "identification"), (10.0,), tmp_path)
+    # rows=-1 passes validation and fails in the cell (prior-free has the field only)
+    result = run(RunRequest(**{**request.__dict__, "overrides": {"rows": "-1"}}), jobs=2)
+    assert [s.cell.method for s in result.failed] == ["prior-free"]
+    assert "negative dimension" in result.failed[0].error
+    assert list(_records(tmp_path)) == ["recon-attack@v2/identification/eps=10/seed=0.json"]
+
+
+@pytest.mark.slow  # ~2 min on 2 loaded cores: two cold caches of the GAN and backbone
+def test_jobs_2_on_a_cold_cache_trains_the_shared_public_parts_once(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path / "cache-two"))
+
+    def request_of(out):
+        if out.name == "one":  # a cold cache of its own: nothing reused from --jobs 2
+            monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path / "cache-one"))
+        return _request("mammo-cls", ("dp-vit-real+syn",), (1.0, 10.0), out)
+
+    two = run(request_of(tmp_path / "two"), jobs=2)
+    err = capfd.readouterr().err
+    one = run(request_of(tmp_path / "one"), jobs=1)
+    assert not two.failed and not one.failed
+    assert _records(tmp_path / "two") == _records(tmp_path / "one")
+    trained = [line.split(": ")[1] for line in err.splitlines() if ": trained in " in line]
+    assert trained and len(trained) == len(set(trained)), trained  # each part trained once
+    assert "waiting for the cell training it" in err  # both cells needed it at once
