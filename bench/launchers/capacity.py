@@ -1,6 +1,7 @@
 """How many cells this machine holds at once, and how long a grid is expected to take.
 
-The default ``--jobs`` is the smallest of: the CPU cores this process may use (one torch
+The default ``--jobs`` is ``$PRIVMEDBENCH_JOBS`` when set (the test suite sets 1), else
+the smallest of: the CPU cores this process may use (one torch
 thread per cell), the memory available now divided by the peak memory of one cell of the
 task and profile (with a fifth kept free), and the number of cells to run. On a GPU the
 default is one job: the cells of one device would share its memory and its time.
@@ -66,8 +67,18 @@ def available_memory_gib() -> float | None:
     return None
 
 
+JOBS_ENV = "PRIVMEDBENCH_JOBS"
+
+
 def default_jobs(task: str, profile: str, device: str, cells: int) -> tuple[int, str]:
     """The default ``--jobs`` for ``cells`` cells, and why (for the start banner)."""
+    from bench.errors import BenchError
+
+    chosen = os.environ.get(JOBS_ENV, "").strip()
+    if chosen:
+        if not chosen.isdigit() or int(chosen) < 1:
+            raise BenchError(f"bad ${JOBS_ENV} {chosen!r}: expected 1 or more")
+        return int(chosen), f"${JOBS_ENV}"
     if device.partition(":")[0] != "cpu":
         return 1, "one GPU: its cells run one at a time"
     cores, memory = usable_cores(), available_memory_gib()

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -36,7 +37,7 @@ from bench.launchers.capacity import default_jobs, figures
 from bench.launchers.display import RunDisplay, format_seconds
 from bench.launchers.eta import Eta
 from bench.runner import CellStatus, RunRequest, run_cell
-from bench.tasks.base import Cell
+from bench.tasks.base import Cell, MethodSpec, TaskSpec
 
 
 def inner_progress(iterable, **kwargs):
@@ -117,7 +118,10 @@ def _in_workers(request, cells, jobs, display) -> list[CellStatus]:
 def _round(request, cells, jobs, context, events, display, statuses) -> list[Cell]:
     """Run ``cells`` in one pool; return those to run again (not started when a worker
     died)."""
-    init = (events, os.getpid(), logging.getLogger().level, list(warnings.filters))
+    init = (
+        events, os.getpid(), logging.getLogger().level, list(warnings.filters),
+        _registrations(request.task),
+    )  # fmt: skip
     pool = ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=init)
     futures = {pool.submit(_work, request, cell): cell for cell in cells}
     try:
@@ -173,14 +177,50 @@ def _forward(events, display: RunDisplay) -> None:
 _events = None  # the queue of a worker process (set by its initializer)
 
 
-def _init_worker(events, parent: int, log_level: int, warning_filters: list) -> None:
-    """A worker logs and filters warnings as the launcher does, and ends with it."""
+def _registrations(task: str) -> tuple:
+    """The specs of ``task`` and its methods that can be sent to a worker, for workers
+    that lack some (registered at run time by the caller, not by a module or a plug-in).
+
+    The built-in ones hold lazy references that do not pickle; the workers register those
+    themselves. A run-time spec that does not pickle either (a lambda) stays unknown
+    there, and its cells fail naming it.
+    """
+    from bench.tasks import get_task, methods_of
+
+    return tuple(s for s in (get_task(task), *methods_of(task)) if _picklable(s))
+
+
+def _picklable(spec) -> bool:
+    try:
+        pickle.dumps(spec)
+    except Exception:  # pickle raises several kinds (PicklingError, AttributeError, ...)
+        return False
+    return True
+
+
+def _init_worker(events, parent: int, log_level: int, warning_filters: list, specs) -> None:
+    """A worker logs, filters warnings and knows the tasks as the launcher does, and ends
+    with it."""
+    from bench.tasks import TASKS, load, register_method, register_task
+
     global _events
     _events = events
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     warnings.filters[:] = warning_filters
+    load()
+    for spec in specs:
+        if isinstance(spec, TaskSpec) and spec.name not in TASKS:
+            register_task(spec)
+        elif isinstance(spec, MethodSpec) and spec.name not in _method_names(spec.task):
+            register_method(spec)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers itself
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _method_names(task: str) -> set[str]:
+    from bench.tasks import methods_of
+
+    return {m.name for m in methods_of(task)}
 
 
 def _watch_parent(parent: int) -> None:

@@ -55,6 +55,7 @@ def test_eta_before_any_cell_uses_the_measured_figures_or_says_it_does_not_know(
 
 
 def test_default_jobs_are_bounded_by_cores_memory_and_cells(monkeypatch):
+    monkeypatch.delenv(capacity.JOBS_ENV)  # the suite's own default (1)
     monkeypatch.setattr(capacity, "usable_cores", lambda: 16)
     monkeypatch.setattr(capacity, "available_memory_gib", lambda: 10.0)
     unknown = capacity.UNMEASURED_PEAK_GIB
@@ -65,6 +66,16 @@ def test_default_jobs_are_bounded_by_cores_memory_and_cells(monkeypatch):
     monkeypatch.setattr(capacity, "available_memory_gib", lambda: 1000.0)
     assert capacity.default_jobs("plugin-task", "small", "cpu", cells=40)[0] == 16
     assert capacity.default_jobs("plugin-task", "small", "cuda", cells=40)[0] == 1
+
+
+def test_default_jobs_from_the_environment_and_a_bad_value(monkeypatch):
+    from bench.errors import BenchError
+
+    monkeypatch.setenv(capacity.JOBS_ENV, "3")
+    assert capacity.default_jobs("t", "small", "cpu", cells=40) == (3, "$PRIVMEDBENCH_JOBS")
+    monkeypatch.setenv(capacity.JOBS_ENV, "two")
+    with pytest.raises(BenchError, match="bad \\$PRIVMEDBENCH_JOBS 'two'"):
+        capacity.default_jobs("t", "small", "cpu", cells=40)
 
 
 def test_the_start_banner_states_profile_device_jobs_and_expected_time(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -44,19 +45,40 @@ def _same_records(request_of, tmp_path: Path) -> None:
     assert records == _records(tmp_path / "one")
 
 
-def test_jobs_2_writes_the_records_of_jobs_1_and_a_rerun_skips_them(tmp_path, capfd):
+def test_jobs_2_writes_the_records_of_jobs_1_spares_the_rest_of_a_failed_cell_and_resumes(
+    toy_task, tmp_path, capfd
+):
+    """The fast variant (the instant toy task, registered in this process only, so the
+    workers must get its specs); real cells: the slow tests below."""
+
+    def request_of(out):
+        return RunRequest(
+            "toy", (1.0, 10.0, math.inf), ("toy-method",), (0, 1), "smoke", "phantom-mammo",
+            out, overrides={"fail_at": "10"},
+        )  # fmt: skip
+
+    two, one = run(request_of(tmp_path / "two"), jobs=2), run(request_of(tmp_path / "one"))
+    assert "6 cells to run, 2 jobs (as asked)" in capfd.readouterr().err
+    failed = ["toy-method eps=10 seed=0", "toy-method eps=10 seed=1"]
+    for result in (two, one):
+        assert sorted(s.cell.label for s in result.failed) == failed
+        assert all("toy failure" in s.error for s in result.failed)
+    records = _records(tmp_path / "two")
+    assert len(records) == 4 and records == _records(tmp_path / "one")
+    again = run(request_of(tmp_path / "two"), jobs=1)  # the failed cells only: no new pool
+    assert sorted(s.state for s in again.statuses) == ["failed"] * 2 + ["skipped"] * 4
+    assert "4 of 6 cells finished earlier, skipped" in capfd.readouterr().err
+
+
+@pytest.mark.slow  # ~40 s idle, 3 min on 2 cores under load 14: spawned workers import torch
+def test_jobs_2_writes_the_records_of_jobs_1_on_real_cells(tmp_path):
     def request_of(out):
         return _request("recon-attack", ("prior-free", "identification"), (1.0, 10.0), out)
 
     _same_records(request_of, tmp_path)
-    assert "4 cells to run, 2 jobs (as asked)" in capfd.readouterr().err
-    again = run(request_of(tmp_path / "two"), jobs=2)
-    assert {s.state for s in again.statuses} == {"skipped"}
-    err = capfd.readouterr().err
-    assert "4 of 4 cells finished earlier, skipped" in err and "cells to run" not in err
 
 
-@pytest.mark.slow  # ~25 s idle, ~50 s loaded: a pool of its own (display failures: test_launch)
+@pytest.mark.slow  # ~25 s idle, ~50 s loaded: a pool of its own
 def test_a_failed_cell_in_a_worker_is_reported_and_the_others_go_on(tmp_path):
     request = _request("recon-attack", ("prior-free", "identification"), (10.0,), tmp_path)
     # rows=-1 passes validation and fails in the cell (prior-free has the field only)
