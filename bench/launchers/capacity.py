@@ -1,10 +1,12 @@
 """How many cells this machine holds at once, and how long a grid is expected to take.
 
 The default ``--jobs`` is ``$PRIVMEDBENCH_JOBS`` when set (the test suite sets 1), else
-the smallest of: the CPU cores this process may use (one torch
-thread per cell), the memory available now divided by the peak memory of one cell of the
-task and profile (with a fifth kept free), and the number of cells to run. On a GPU the
-default is one job: the cells of one device would share its memory and its time.
+the smallest of: the CPU cores this process may use (one torch thread per cell) less
+those other processes keep busy (the 1-minute load average: on the shared 2-core VM under
+load 13 a second worker only competed for the same cores); the memory available now
+divided by the peak memory of one cell of the task and profile, a fifth kept free; and
+the number of cells to run. On a GPU the default is one job: the cells of one device
+would share its memory and its time.
 
 A cell's peak memory is the peak resident set size of a fresh process that runs one cell
 of the task and profile with a cold cache (so it trains the public parts too), measured
@@ -23,20 +25,31 @@ class Figures:
     """What one cell of a task and profile took on the suite's 2-core VM, one thread.
 
     Attributes:
-        cell_s: seconds of one cell with its public parts cached.
-        public_s: seconds of the public parts one seed trains on a cold cache.
         peak_gib: peak resident memory of a process running one cell on a cold cache.
+        cell_s: seconds of one cell with its public parts cached (``None``: unmeasured).
+        public_s: seconds of the public parts one seed trains on a cold cache.
     """
 
-    cell_s: float
-    public_s: float
     peak_gib: float
+    cell_s: float | None = None
+    public_s: float = 0.0
 
 
-#: Measured (December 2026, the shared 2-core VM, other jobs running: times are upper
-#: bounds). smoke: one cell (recon-attack prior-free-dpsgd, mammo-cls dp-vit-real+syn,
-#: cardiac-ldm dp-ldm; eps 10, seed 0) cold then warm, ``/usr/bin/time -v``.
-MEASURED: dict[tuple[str, str], Figures] = {}
+#: The shared 2-core VM, December 2026, other jobs running (times are upper bounds).
+#: Peak memory of smoke cells: one cell per task (recon-attack prior-free-dpsgd,
+#: mammo-cls dp-vit-real+syn, cardiac-ldm dp-ldm; eps 10, seed 0) on a cold cache,
+#: ``/usr/bin/time -v``; smoke times: median cell of the default smoke grid (recon-attack
+#: --jobs 1, mammo-cls --jobs 2) and cold minus warm for the public parts. small: the
+#: grids of docs/performance.md (recon-attack 15 cells in 88 s, 1.3 GB; mammo-cls 3.1
+#: GiB) and issue 13's cold cardiac-ldm grid (public parts 1549 s, later cells ~260 s).
+MEASURED: dict[tuple[str, str], Figures] = {
+    ("recon-attack", "smoke"): Figures(peak_gib=0.95, cell_s=3.0),
+    ("mammo-cls", "smoke"): Figures(peak_gib=1.0, cell_s=8.5, public_s=60.0),
+    ("cardiac-ldm", "smoke"): Figures(peak_gib=1.1, cell_s=11.0, public_s=10.0),
+    ("recon-attack", "small"): Figures(peak_gib=1.3, cell_s=6.0),
+    ("mammo-cls", "small"): Figures(peak_gib=3.1),
+    ("cardiac-ldm", "small"): Figures(peak_gib=2.8, cell_s=260.0, public_s=1549.0),
+}
 
 UNMEASURED_PEAK_GIB = 4.0  # above every measured cell: a guess that leaves room
 MEMORY_KEPT_FREE = 0.2  # of the available memory, for the launcher and the system
@@ -53,6 +66,14 @@ def usable_cores() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # no affinity call (macOS)
         return max(os.cpu_count() or 1, 1)
+
+
+def busy_cores() -> int:
+    """Cores other processes keep busy now: the 1-minute load average, rounded down."""
+    try:
+        return int(os.getloadavg()[0])
+    except (AttributeError, OSError):  # no load average on this system
+        return 0
 
 
 def available_memory_gib() -> float | None:
@@ -82,23 +103,15 @@ def default_jobs(task: str, profile: str, device: str, cells: int) -> tuple[int,
     if device.partition(":")[0] != "cpu":
         return 1, "one GPU: its cells run one at a time"
     cores, memory = usable_cores(), available_memory_gib()
+    idle = max(cores - busy_cores(), 1)
     known = figures(task, profile)
     peak = known.peak_gib if known else UNMEASURED_PEAK_GIB
     by_memory = cores if memory is None else int(memory * (1 - MEMORY_KEPT_FREE) // peak)
-    jobs = max(1, min(cores, by_memory, cells))
+    jobs = max(1, min(idle, by_memory, cells))
     memory_text = "memory unknown" if memory is None else f"{memory:.1f} GiB available"
     source = "measured" if known else "not measured, assumed"
-    why = f"{cores} cores, {memory_text}, ~{peak:.1f} GiB per {profile} cell ({source})"
+    why = (
+        f"{cores} cores, {idle} of them idle, {memory_text}, ~{peak:.1f} GiB per {profile} "
+        f"cell ({source})"
+    )
     return jobs, why
-
-
-def expected_seconds(task: str, profile: str, cells: list, jobs: int) -> float | None:
-    """Expected wall seconds of ``cells`` with a cold cache, or ``None`` when unmeasured.
-
-    Each seed pays its public parts once; the cells then share ``jobs`` workers.
-    """
-    known = figures(task, profile)
-    if known is None or not cells:
-        return None
-    work = len(cells) * known.cell_s + len({c.seed for c in cells}) * known.public_s
-    return work / max(min(jobs, len(cells)), 1)

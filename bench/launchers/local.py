@@ -60,7 +60,7 @@ def launch_local(
         jobs, reason = default_jobs(request.task, request.profile, request.device, len(cells))
     jobs = max(1, min(jobs, len(cells)))
     known = figures(request.task, request.profile)
-    eta = Eta(cells, jobs, known.cell_s if known else None, known.public_s if known else None)
+    eta = Eta(cells, jobs, known.cell_s if known else None, known.public_s if known else 0.0)
     print(banner(request, cells, jobs, reason, eta), file=stream, flush=True)
     display = RunDisplay(request.task, cells, eta, stream)
     try:

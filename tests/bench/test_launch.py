@@ -57,6 +57,7 @@ def test_eta_before_any_cell_uses_the_measured_figures_or_says_it_does_not_know(
 def test_default_jobs_are_bounded_by_cores_memory_and_cells(monkeypatch):
     monkeypatch.delenv(capacity.JOBS_ENV)  # the suite's own default (1)
     monkeypatch.setattr(capacity, "usable_cores", lambda: 16)
+    monkeypatch.setattr(capacity, "busy_cores", lambda: 0)
     monkeypatch.setattr(capacity, "available_memory_gib", lambda: 10.0)
     unknown = capacity.UNMEASURED_PEAK_GIB
     jobs, why = capacity.default_jobs("plugin-task", "small", "cpu", cells=40)
@@ -66,6 +67,11 @@ def test_default_jobs_are_bounded_by_cores_memory_and_cells(monkeypatch):
     monkeypatch.setattr(capacity, "available_memory_gib", lambda: 1000.0)
     assert capacity.default_jobs("plugin-task", "small", "cpu", cells=40)[0] == 16
     assert capacity.default_jobs("plugin-task", "small", "cuda", cells=40)[0] == 1
+    monkeypatch.setattr(capacity, "busy_cores", lambda: 13)  # a loaded machine
+    jobs, why = capacity.default_jobs("plugin-task", "small", "cpu", cells=40)
+    assert jobs == 3 and "3 of them idle" in why
+    monkeypatch.setattr(capacity, "busy_cores", lambda: 40)
+    assert capacity.default_jobs("plugin-task", "small", "cpu", cells=40)[0] == 1
 
 
 def test_default_jobs_from_the_environment_and_a_bad_value(monkeypatch):
