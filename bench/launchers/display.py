@@ -115,9 +115,9 @@ class RunDisplay:
         bar, _, phase = self.slots[label]
         if phase[0] != desc:  # a new phase: a fresh bar under its own name
             phase[0] = desc
-            bar.reset(total=total)
-            bar.unit = unit
             bar.set_description_str(f"{label} | {desc}", refresh=False)
+            bar.unit = unit
+            bar.reset(total=total)
         bar.n = n
         bar.refresh()
 
