@@ -47,6 +47,7 @@ class RunDisplay:
         self.slots: dict[str, tuple[tqdm, int, list[str]]] = {}  # label -> (bar, pos, [phase])
         self.done = self.failed = 0
         self.ended: set[Cell] = set()
+        self.interruptions: dict[Cell, int] = {}  # how often a cell's worker died under it
         self.cached: dict[Cell, list[str]] = {}  # public parts a cell loaded from the cache
         self.grid = tqdm(
             total=len(cells), desc=task, unit="cell", position=0, file=self.stream,
@@ -95,6 +96,17 @@ class RunDisplay:
                 self._write(f"cell {cell.label} failed: {error}")
             self.grid.update(1)
             self._status()
+
+    def interrupted(self, cell: Cell) -> None:
+        """A cell's worker died before it finished: it may run again (a fresh start)."""
+        with self.lock:
+            self.interruptions[cell] = self.interruptions.get(cell, 0) + 1
+            self.eta.timings.pop(cell, None)
+            bar, position, _ = self.slots.pop(cell.label, (None, 0, None))
+            if bar is not None:
+                self.free.append(position)
+                bar.close()
+            self._write(f"{cell.label}: its worker process died; running it again")
 
     def close(self) -> None:
         with self.lock:

@@ -5,7 +5,8 @@ process that has imported torch is unsafe), one cell at a time per worker, with 
 thread count as in this process (``RunRequest.threads``): the records equal those of
 ``--jobs 1``, whose thread count the cache keys and the finished-cell match include. A
 cell that fails is reported and the others go on; a worker that dies (killed, out of
-memory) fails the cell it ran and a new worker takes the remaining cells. Each record is
+memory) stops its pool: the cells that were running run once more in a new pool with
+the remaining ones (a cell whose worker dies twice fails). Each record is
 written atomically by its cell, so an interrupt or a kill loses no finished cell; the
 workers end with this process (they watch it), so the ``--out`` lock that this process
 holds covers them. Public parts are built under a file lock per cache entry
@@ -152,20 +153,29 @@ def _collect(future, cell: Cell, display: RunDisplay, statuses: dict) -> str:
 
 
 def _after_broken_pool(futures, display: RunDisplay, statuses: dict) -> list[Cell]:
-    """A worker died: the cells that had started without a result failed with it; the
-    ones that never started run again in a new pool."""
+    """A worker died and the pool stopped every worker: the cells that had not started
+    run again in a new pool, and so do the interrupted ones, once (which of them killed
+    its worker is not known); a cell interrupted twice fails."""
     time.sleep(0.5)  # let the reader thread deliver the last "start" events
+    cells = list(futures.values())
+    started = any(cell in statuses or cell in display.eta.timings for cell in cells)
     again = []
-    for cell in futures.values():
+    for cell in cells:
         if cell in statuses:
             continue
-        if cell in display.eta.timings:
-            statuses[cell] = CellStatus(
-                cell, "failed", Path(), "its worker process died (killed, or out of memory?)"
-            )
+        if cell in display.eta.timings:  # it was running
+            display.interrupted(cell)
+            if display.interruptions[cell] > 1:
+                error = "its worker process died twice (killed, or out of memory?)"
+                statuses[cell] = CellStatus(cell, "failed", Path(), error)
+                display.finished(cell, error)
+                continue
+        again.append(cell)
+    if not started:  # no worker got as far as a cell: do not loop on it
+        for cell in again:
+            statuses[cell] = CellStatus(cell, "failed", Path(), "worker processes did not start")
             display.finished(cell, statuses[cell].error)
-        else:
-            again.append(cell)
+        return []
     return again
 
 
