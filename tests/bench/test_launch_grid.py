@@ -105,3 +105,23 @@ def test_jobs_2_on_a_cold_cache_trains_the_shared_public_parts_once(tmp_path, mo
     trained = [line.split(": ")[1] for line in err.splitlines() if ": trained in " in line]
     assert trained and len(trained) == len(set(trained)), trained  # each part trained once
     assert "waiting for the cell training it" in err  # both cells needed it at once
+
+
+@pytest.mark.slow  # ~20 s idle: one cardiac-ldm smoke cell on a cold cache
+def test_a_cardiac_cell_names_every_long_phase(tmp_path, monkeypatch):
+    from bench import progress
+    from bench.runner import expand_cells, run_cell
+
+    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path / "cache"))
+    request = RunRequest(
+        "cardiac-ldm", (10.0,), ("dp-ldm",), (0,), "smoke", "phantom-cardiac", tmp_path
+    )
+    events = []
+    (cell,) = expand_cells(request)
+    with progress.reporting(events.append, cell.label):
+        assert run_cell(request, cell, progress=progress.track).state == "done"
+    phases = {e[2] for e in events if e[0] == "bar"}
+    assert {"autoencoder (public)", "pre-training (public)", "private training"} <= phases
+    assert {"evaluators (public): segmenter", "evaluators (public): volume encoder"} <= phases
+    trained = {e[2] for e in events if e[0] == "public"}
+    assert {"autoencoder (public)", "pretrained (public)", "segmenter (public)"} <= trained
