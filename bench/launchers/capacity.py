@@ -38,12 +38,13 @@ class Figures:
 #: The shared 2-core VM, December 2026, other jobs running (times are upper bounds).
 #: Peak memory of smoke cells: one cell per task (recon-attack prior-free-dpsgd,
 #: mammo-cls dp-vit-real+syn, cardiac-ldm dp-ldm; eps 10, seed 0) on a cold cache,
-#: ``/usr/bin/time -v``; smoke times: median cell of the default smoke grid (recon-attack
-#: --jobs 1, mammo-cls --jobs 2) and cold minus warm for the public parts. small: the
+#: ``/usr/bin/time -v``; smoke times: the default smoke grid's wall time per cell
+#: (recon-attack --jobs 1 at load 2: 33 s for 30 cells) or median cell (mammo-cls
+#: --jobs 2, loaded), and cold minus warm for the public parts. small: the
 #: grids of docs/performance.md (recon-attack 15 cells in 88 s, 1.3 GB; mammo-cls 3.1
 #: GiB) and issue 13's cold cardiac-ldm grid (public parts 1549 s, later cells ~260 s).
 MEASURED: dict[tuple[str, str], Figures] = {
-    ("recon-attack", "smoke"): Figures(peak_gib=0.95, cell_s=3.0),
+    ("recon-attack", "smoke"): Figures(peak_gib=0.95, cell_s=1.0),
     ("mammo-cls", "smoke"): Figures(peak_gib=1.0, cell_s=8.5, public_s=60.0),
     ("cardiac-ldm", "smoke"): Figures(peak_gib=1.1, cell_s=11.0, public_s=10.0),
     ("recon-attack", "small"): Figures(peak_gib=1.3, cell_s=6.0),
