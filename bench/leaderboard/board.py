@@ -7,6 +7,7 @@ task declares a bound, and the method cards of every submission.
 
 from __future__ import annotations
 
+import json
 import math
 
 from bench.leaderboard.formats import Block
@@ -27,6 +28,11 @@ def board_blocks(
     blocks = header_blocks(task, rules)
     tables = ranked_tables(frame, task)
     baselines = {display_label(s, submissions) for s in submissions if s.card.baseline}
+    audits = {
+        (display_label(s, submissions), eps): cell
+        for s in submissions
+        for eps, cell in audit_cells(s).items()
+    }
     for profile in dict.fromkeys(profile for profile, _ in tables):
         blocks.append(Block("h2", _section_title(profile)))
         rows = []
@@ -34,7 +40,7 @@ def board_blocks(
             if p == profile:
                 blocks += [
                     Block("h3", f"epsilon = {_eps(eps)}"),
-                    rank_table(ranked, task, baselines),
+                    rank_table(ranked, task, baselines, audits),
                 ]
                 rows += ranked
         if task.bound_metric:
@@ -81,12 +87,22 @@ def header_blocks(task: TaskSpec, rules: BoardRules) -> list[Block]:
             "noise multiplier, sample rate and steps; every step that read private data "
             "protected and listed.",
         ),
+        Block(
+            "p",
+            "**Audited epsilon.** The empirical lower bound of `bench audit` (white-box "
+            "canaries through the method's own DP training, docs/privacy-audit.md) where one "
+            "is committed beside the submission (`<submission>.audit.json`); FALSE CLAIM marks "
+            "a lower bound above the claimed epsilon.",
+        ),
         Block("img", "privacy-utility plot", src=PLOT),
     ]
 
 
-def rank_table(rows: list[Row], task: TaskSpec, baselines: set[str]) -> Block:
-    """The ranked table of one (profile, epsilon)."""
+def rank_table(
+    rows: list[Row], task: TaskSpec, baselines: set[str], audits: dict | None = None
+) -> Block:
+    """The ranked table of one (profile, epsilon), with each row's audited lower bound."""
+    audits = audits or {}
     headers = ("rank", "method", f"{task.primary_metric} (mean ± std)", "95% CI", "seeds")
     body = [
         (
@@ -96,10 +112,37 @@ def rank_table(rows: list[Row], task: TaskSpec, baselines: set[str]) -> Block:
             _ci(row),
             str(row.seeds),
             "-" if row.achieved is None else f"{row.achieved:.6g}",
+            audits.get((row.label, row.epsilon), NOT_AUDITED),
         )
         for row in rows
     ]
-    return Block("table", headers=(*headers, "achieved epsilon (max)"), rows=body)
+    headers += ("achieved epsilon (max)", "audited epsilon (lower bound)")
+    return Block("table", headers=headers, rows=body)
+
+
+NOT_AUDITED = "not audited"
+
+
+def audit_cells(submission: Submission) -> dict[float, str]:
+    """The audit column of a submission's rows, per target epsilon.
+
+    ``<submission>.audit.json`` beside the submission holds what ``bench audit METHOD
+    --task T --eps E,... --json`` printed (one JSON object per epsilon); a row without
+    an audit reads "not audited", and a lower bound above the claim is flagged.
+    """
+    from bench.audit.board import audit_column
+
+    path = submission.path.with_suffix(".audit.json")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        results = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, ValueError):
+        return {}
+    cells = {}
+    for result in results:
+        if isinstance(result, dict) and result.get("method") == submission.card.name:
+            cells[float(result.get("target_epsilon", math.nan))] = audit_column(result)["cell"]
+    return cells
 
 
 def bound_blocks(rows: list[Row], task: TaskSpec) -> list[Block]:

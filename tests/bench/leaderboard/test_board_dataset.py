@@ -33,3 +33,24 @@ def test_dataset_missing(record):
 
 def test_dataset_as_a_string():
     assert _dataset({"dataset": "sunnybrook"}) == "sunnybrook"
+
+
+def test_a_row_shows_its_audit_and_flags_a_false_claim(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from bench.leaderboard.board import audit_cells
+
+    path = tmp_path / "m@small.json"
+    audits = [
+        {"method": "m", "target_epsilon": 1.0, "epsilon_lower_bound": 0.58,
+         "claimed_epsilon": 0.995, "confidence": 0.95},
+        {"method": "m", "target_epsilon": 10.0, "epsilon_lower_bound": 12.0,
+         "claimed_epsilon": 9.99, "confidence": 0.95},
+        {"method": "other", "target_epsilon": 6.0, "epsilon_lower_bound": 1.0,
+         "claimed_epsilon": 6.0, "confidence": 0.95},
+    ]  # fmt: skip
+    path.with_suffix(".audit.json").write_text("\n".join(json.dumps(a) for a in audits))
+    cells = audit_cells(SimpleNamespace(path=path, card=SimpleNamespace(name="m")))
+    assert cells == {1.0: "0.58 <= 0.99 (95%)", 10.0: "12.00 > claim 9.99 (95%) FALSE CLAIM"}
+    assert audit_cells(SimpleNamespace(path=tmp_path / "x.json", card=None)) == {}
