@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +40,21 @@ def run(request: RunRequest, launcher: str = "local", **launcher_params) -> RunR
         cells = expand_cells(request)
         todo = [cell for cell in cells if not is_finished(request, cell)]
         done = [CellStatus(c, "skipped", request.out) for c in cells if c not in todo]
+        if done:
+            print(skipped_line(len(done), len(cells)), file=sys.stderr, flush=True)
         statuses = done + (launch(request, todo, **launcher_params) if todo else [])
         table = summarise(summary_dir) if any(summary_dir.rglob("seed=*.json")) else ""
     return RunResult(statuses, table, summary_dir)
+
+
+def skipped_line(skipped: int, cells: int) -> str:
+    """What a run says about the cells it does not run again.
+
+    Example:
+        >>> skipped_line(9, 12)
+        '9 of 12 cells finished earlier, skipped (--overwrite recomputes them)'
+    """
+    return f"{skipped} of {cells} cells finished earlier, skipped (--overwrite recomputes them)"
 
 
 def summarise(run_dir: Path, write: bool = True) -> str:

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -32,7 +33,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ from bench.cache import (
 )
 from bench.config import json_ready
 from bench.errors import BenchError
+from bench.locks import build_lock
+from bench.progress import loaded, note, public_stage  # public_stage: also for methods
 
 WRAPPER_PREFIX = "_module."  # opacus's GradSampleModule renames every key this way
 
@@ -189,6 +192,24 @@ def entry_path(task: str, kind: str, name: str, *, device: str, code: tuple[str,
     return cache_dir(task, kind) / f"{name}-{key_of(build_identity(device, code))}.pt"
 
 
+@contextlib.contextmanager
+def entry_lock(path: Path, what: str) -> Iterator[None]:
+    """Look up and build the cache entry ``path`` inside this block: one process at a time.
+
+    Parallel cells that need the same missing public part (``what``, as the progress
+    display names it) train it once; the others wait here, say so, then load it. The
+    lookup is inside too: an entry is renamed into place before its index record is
+    written, so a reader outside the lock could judge a fresh entry unindexed.
+    """
+    with build_lock(path, on_wait=lambda: note(f"{what}: waiting for the cell training it")):
+        yield
+
+
+def entry_loaded(what: str) -> None:
+    """Tell the progress display that the public part ``what`` came from the cache."""
+    loaded(what)
+
+
 def cached(
     task: str,
     kind: str,
@@ -204,16 +225,21 @@ def cached(
     packages ``code`` (see :func:`build_identity`). The stored meta must repeat the key:
     a file under the right name made from another description is refused. Entries live
     in the user cache directory under ``task/kind/``; one that fails the cache index is
-    rebuilt.
+    rebuilt. A missing entry is built under a file lock: parallel cells that need it
+    wait for one build instead of training it twice.
     """
     path = entry_path(task, kind, key_of(key), device=device, code=code)
-    entry = load_entry(path, f"cached {kind}")
-    if entry is not None:
-        state, meta, sha = entry
-        if meta.get("key") != json_ready(key):
-            raise CheckpointError(f"cached {kind} {path} was made for another key; delete it")
-        return state, meta, sha
-    state, meta = build()
-    meta = {**meta, "key": json_ready(key)}
-    sha = store_entry(path, state, meta)
+    what = f"{kind} (public)"
+    with entry_lock(path, what):
+        entry = load_entry(path, f"cached {kind}")
+        if entry is not None:
+            state, meta, sha = entry
+            if meta.get("key") != json_ready(key):
+                raise CheckpointError(f"cached {kind} {path} was made for another key; delete it")
+            entry_loaded(what)
+            return state, meta, sha
+        with public_stage(what):
+            state, meta = build()
+        meta = {**meta, "key": json_ready(key)}
+        sha = store_entry(path, state, meta)
     return state, meta, sha

@@ -1,10 +1,13 @@
-"""A lock on a results folder: one ``bench run`` writes a task folder at a time.
+"""Locks: one ``bench run`` writes a task folder at a time; one process builds a cache entry.
 
 Two runs on one ``--out`` (with different ``--set`` values, say) would overwrite each
 other's records and summarise a mix of two configurations. The lock is an advisory
 ``flock`` on ``<task folder>/.lock``: the kernel releases it when its process ends, so a
 killed run never leaves a stale lock behind. The file names the holder (pid, host,
 start time, command) so that the refused run can say which run it waits for.
+
+A cache entry of a public part (an autoencoder, a GAN) is built under its own flock
+(:func:`build_lock`), so that parallel cells needing the same missing part train it once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -70,3 +73,30 @@ def _holder(path: Path) -> str:
         )
     except (OSError, ValueError, IndexError, KeyError, TypeError):
         return "another run"
+
+
+@contextlib.contextmanager
+def build_lock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the build lock of the cache entry ``path``, waiting while another holds it.
+
+    Two cells (worker processes of one run, or two runs sharing a cache) that need the
+    same missing public part must not both train it: the first takes the lock and
+    trains, the others wait, then find the entry built. ``on_wait`` is called once when
+    the lock is busy (to say so). The lock file ``.<name>.lock`` stays beside the entry
+    (empty; a flock, so a killed builder releases it).
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): at worst a part is trained twice
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield

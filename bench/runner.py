@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.config import apply_overrides, override_keys
 from bench.datasets import DATASETS, accepts, require_root
 from bench.errors import BenchError, DatasetError, RecordError
+from bench.notices import handled_warnings
 from bench.privacy.budget import PrivacyBudget
 from bench.records import (
     build_record,
@@ -56,6 +57,8 @@ class RunRequest:
     overwrite: bool = False
     overrides: dict[str, str] = field(default_factory=dict)
     threads: int = 1
+    delta: float | None = None  # None: the task's delta
+    secure_rng: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
         profile=request.profile,
         config=method_config(request, cell.method),
         settings=protocol_settings(request),
-        budget=PrivacyBudget(cell.epsilon, task.delta, request.accountant),
+        budget=PrivacyBudget(cell.epsilon, cell_delta(request, task), request.accountant),
         device=request.device,
         artifacts_dir=path.with_suffix(""),
         dataset=request.dataset,
@@ -103,14 +106,19 @@ def make_context(request: RunRequest, cell: Cell, progress=None) -> CellContext:
     )
 
 
+def cell_delta(request: RunRequest, task: TaskSpec) -> float:
+    """The delta of every cell: ``--delta`` when given, else the task's."""
+    return task.delta if request.delta is None else request.delta
+
+
 def is_finished(request: RunRequest, cell: Cell) -> bool:
     """True when the cell's record exists and was made with the same settings.
 
     The match covers everything that changes a result: profile, method config and
     protocol (the config hash), data identity (name and content hash, external site
-    too), accountant and delta, device type and thread count. A record made otherwise
-    under the same path raises instead of being silently reused or overwritten: results
-    of different settings are never mixed.
+    too), accountant, delta and noise RNG (seeded or secure), device type and thread
+    count. A record made otherwise under the same path raises instead of being silently
+    reused or overwritten: results of different settings are never mixed.
     """
     ctx = make_context(request, cell)
     path = record_path(request.out, ctx.task.version, cell)
@@ -144,6 +152,7 @@ def _identity(request: RunRequest, ctx: CellContext) -> dict:
         "external data hash": external[1],
         "accountant": ctx.budget.accountant,
         "delta": ctx.budget.delta,
+        "rng": "secure" if request.secure_rng else "seeded",
         "device type": device_type(ctx.device),
         "threads": cell_threads(request, ctx.device),
     }
@@ -161,6 +170,7 @@ def _record_identity(record: dict) -> dict:
         "external data hash": site.get("root_content_hash"),
         "accountant": record["privacy"].get("accountant"),
         "delta": record["privacy"].get("delta"),
+        "rng": record["privacy"].get("rng", "seeded"),  # records before --secure-rng
         "device type": device_type(environment.get("device") or "cpu"),
         "threads": environment.get("threads"),
     }
@@ -217,13 +227,22 @@ def execute_cell(request: RunRequest, ctx: CellContext) -> dict:
 
     method = get_method(request.task, ctx.cell.method)
     protocol = ctx.task.load_protocol()
-    ledger = PrivacyLedger(ctx.budget, unit=ctx.task.privacy_unit)
+    ledger = PrivacyLedger(
+        ctx.budget,
+        unit=ctx.task.privacy_unit,
+        records_per_subject=ctx.task.records_per_subject,
+        secure_rng=request.secure_rng,
+        delta_source="the task's delta"  # also when --delta repeats it: the same record
+        if request.delta in (None, ctx.task.delta)
+        else f"delta {request.delta:g} (--delta)",
+    )
     _seed_everything(ctx.derive_seed("global", ctx.cell.method, ctx.cell.epsilon))
-    prepared = with_declared_data(request, protocol.prepare(ctx, ledger))
-    artifact = method.run(ctx.for_method(), prepared.view, ledger)
-    scored = protocol.score(ctx, prepared, artifact, ledger)
-    privacy = ledger.privacy_block()
-    risk = protocol.risk(ctx, ledger)
+    with handled_warnings():  # opacus's and torch's per-cell warnings, explained once
+        prepared = with_declared_data(request, protocol.prepare(ctx, ledger))
+        artifact = method.run(ctx.for_method(), prepared.view, ledger)
+        scored = protocol.score(ctx, prepared, artifact, ledger)
+        privacy = ledger.privacy_block()
+        risk = protocol.risk(ctx, ledger)
     return build_record(ctx, prepared.dataset, scored, privacy, risk, method)
 
 
@@ -297,6 +316,7 @@ def validate_request(request: RunRequest) -> TaskSpec:
     if any(not (e > 0) or math.isnan(e) for e in request.epsilons):
         raise BenchError(f"bad epsilon grid {request.epsilons}")
     _check_accountable(request)
+    _check_privacy_options(request)
     _check_writable(request.out)
     return task
 
@@ -307,6 +327,20 @@ def _check_accountable(request: RunRequest) -> None:
 
     for epsilon in request.epsilons:
         check_calibratable(epsilon, request.accountant)
+
+
+def _check_privacy_options(request: RunRequest) -> None:
+    """--delta in (0, 1); --secure-rng only with opacus's secure generator installed."""
+    if request.delta is not None and not (0 < request.delta < 1):
+        raise BenchError(f"bad --delta {request.delta:g}: must be in (0, 1), e.g. 1e-5")
+    if request.secure_rng:
+        import importlib.util
+
+        if importlib.util.find_spec("torchcsprng") is None:
+            raise BenchError(
+                "--secure-rng needs the torchcsprng package (opacus's secure_mode), "
+                "which is not installed"
+            )
 
 
 def _check_data(request: RunRequest) -> None:

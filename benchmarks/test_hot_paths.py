@@ -57,3 +57,12 @@ def test_suite_fid(benchmark, dim):
 def test_leaderboard(benchmark, step):
     suite = _suite("leaderboard", "TimeLeaderboard")
     benchmark.pedantic(getattr(suite, step), rounds=3)
+
+
+@pytest.mark.parametrize("schedule", ["q=0.1,T=50", "q=0.0125,T=948", "q=0.01,T=10000"])
+@pytest.mark.parametrize("method", ["pld_bound", "monte_carlo"])
+def test_subsampled_rero(benchmark, method, schedule):
+    suite = _suite("bounds", "TimeSubsampledRero")
+    if method == "monte_carlo" and schedule == "q=0.01,T=10000":
+        pytest.skip("minutes: the reason the PLD bound replaced it")
+    benchmark.pedantic(getattr(suite, f"time_{method}"), (schedule,), rounds=3)

@@ -107,7 +107,8 @@ def pretrain_simclr(
     )
     backbone.train()
     epochs = range(config.epochs)
-    for _ in progress(epochs, desc="SimCLR", unit="epoch") if progress else epochs:
+    desc = "SimCLR pre-training (public)"
+    for _ in progress(epochs, desc=desc, unit="epoch") if progress else epochs:
         order = torch.randperm(len(images), generator=generator)
         for i in range(per_epoch):
             batch = images[order[i * config.batch_size : (i + 1) * config.batch_size]].to(device)

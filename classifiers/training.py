@@ -77,14 +77,19 @@ def _optimizer(params: Iterable[nn.Parameter], config: TrainConfig):
 
 
 def run_epochs(
-    training: Training, config: TrainConfig, augment, device: str, progress=None
+    training: Training,
+    config: TrainConfig,
+    augment,
+    device: str,
+    progress=None,
+    desc: str = "training",
 ) -> None:
     """The loop shared by private and non-private training: one optimizer step per batch.
 
     Batches are drawn on the CPU (opacus's Poisson sampler) and moved to ``device``.
     """
     loss_fn, epochs = _loss(config), range(config.epochs)
-    for _ in progress(epochs, desc="epochs", unit="epoch") if progress else epochs:
+    for _ in progress(epochs, desc=desc, unit="epoch") if progress else epochs:
         for x, y in training.data_loader:
             x, y = x.to(device), y.to(device)
             training.optimizer.zero_grad(set_to_none=True)
@@ -131,6 +136,12 @@ def training_of(
     )
 
 
+def phase_name(data: Data) -> str:
+    """The progress display's name of a training loop over ``data``."""
+    private = isinstance(data, PrivateData)
+    return "training on private data" if private else "training on public or synthetic data"
+
+
 def fit(
     model: nn.Module,
     data: Data,
@@ -155,7 +166,7 @@ def fit(
         model, params, data, config, ledger=ledger, name=name, share=share, generator=generator
     )
     augment = _random_flips if config.augment else (lambda x: x)
-    run_epochs(training, config, augment, device, progress)
+    run_epochs(training, config, augment, device, progress, phase_name(data))
     model.eval()
     return training
 
@@ -207,7 +218,7 @@ def fit_head(
         share=share,
         generator=generator,
     )
-    run_epochs(training, config, lambda x: x, device, progress)
+    run_epochs(training, config, lambda x: x, device, progress, phase_name(data))
     head.eval()
     return training
 

@@ -122,9 +122,11 @@ class InPlaneAutoencoder(nn.Module):
 
 
 def train_autoencoder(
-    volumes: np.ndarray, config: AutoencoderConfig, seed: int, device: str
+    volumes: np.ndarray, config: AutoencoderConfig, seed: int, device: str, progress=None
 ) -> InPlaneAutoencoder:
-    """Train on ``volumes`` (n, D, H, W) in [0, 1] (public data only), return it frozen."""
+    """Train on ``volumes`` (n, D, H, W) in [0, 1] (public data only), return it frozen.
+
+    ``progress`` wraps the epochs in the run's progress display (``ctx.progress``)."""
     check_volume_shape(volumes.shape[1:])
     volumes = volumes[: config.volumes or len(volumes)]
     torch.manual_seed(seed)
@@ -133,7 +135,8 @@ def train_autoencoder(
     data = torch.as_tensor(volumes, dtype=torch.float32)[:, None]
     order = torch.Generator().manual_seed(seed)
     noise = torch.Generator(device).manual_seed(seed + 1)
-    for _ in range(config.epochs):
+    epochs = range(config.epochs)
+    for _ in progress(epochs, desc="autoencoder (public)", unit="epoch") if progress else epochs:
         for index in torch.randperm(len(data), generator=order).split(config.batch_size):
             x = data[index].to(device)
             recon, mean, logvar = model(x, generator=noise)

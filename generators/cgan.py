@@ -258,7 +258,7 @@ def train_cgan(
     opt_g = torch.optim.Adam(g.parameters(), lr=schedule.lr_g, betas=betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=schedule.lr_d, betas=betas)
     d.train()  # opacus refuses a module in eval mode
-    from bench.privacy.ledger import training_for
+    from bench.privacy.ledger import PrivateData, training_for
 
     training = training_for(
         d,
@@ -273,7 +273,8 @@ def train_cgan(
         noise_generator=generator,
     )
     epochs = range(1, schedule.epochs + 1)
-    for epoch in progress(epochs, desc="GAN", unit="epoch") if progress else epochs:
+    desc = f"GAN training on {'private' if isinstance(data, PrivateData) else 'public'} data"
+    for epoch in progress(epochs, desc=desc, unit="epoch") if progress else epochs:
         for real, real_labels in training.data_loader:
             _step(training, g, opt_g, real.to(device), real_labels.to(device), schedule)
         if select is not None and (epoch % select.every == 0 or epoch == schedule.epochs):

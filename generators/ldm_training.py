@@ -62,7 +62,7 @@ def train_denoiser(
         loader_generator=torch.Generator().manual_seed(seed),
         noise_generator=torch.Generator(device).manual_seed(seed + 1),
     )
-    return _run(training, schedule, diffusion, seed, device, progress)
+    return _run(training, schedule, diffusion, seed, device, progress, "private training")
 
 
 def pretrain_denoiser(
@@ -85,18 +85,18 @@ def pretrain_denoiser(
         batch_size=schedule.batch_size,
         loader_generator=torch.Generator().manual_seed(seed),
     )
-    return _run(training, schedule, diffusion, seed, device, progress)
+    return _run(training, schedule, diffusion, seed, device, progress, "pre-training (public)")
 
 
 def _trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]  # frozen ones stay put
 
 
-def _run(training: Training, schedule, diffusion, seed: int, device: str, progress) -> Training:
+def _run(training: Training, schedule, diffusion, seed, device, progress, desc: str) -> Training:
     draws = torch.Generator(device).manual_seed(seed + 2)
     step = _Step(training, make_scheduler(diffusion, "ddpm"), draws, schedule, device)
     epoch = _private_epoch if training.is_private else _plain_epoch
-    for _ in progress(range(schedule.epochs), desc="denoiser", unit="epoch"):
+    for _ in progress(range(schedule.epochs), desc=desc, unit="epoch"):
         epoch(step)
     training.optimizer.zero_grad(set_to_none=True)  # free (per-sample) gradients for sampling
     return training

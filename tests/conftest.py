@@ -18,6 +18,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 _CACHE_VARS = ("PRIVMEDBENCH_CACHE", "XDG_CACHE_HOME")
 _CACHE_KEY = pytest.StashKey[Path]()
 _saved_env: dict[str, str | None] = {}
+_JOBS_VAR = "PRIVMEDBENCH_JOBS"  # the default --jobs (bench.launchers.capacity)
 
 
 @pytest.hookimpl(trylast=True)  # after the tmp_path plugin has made its factory
@@ -25,8 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
     factory = getattr(config, "_tmp_path_factory", None)  # set by pytest's tmp_path plugin
     base = factory.getbasetemp() if factory else Path(tempfile.mkdtemp(prefix="privmedbench-"))
     config.stash[_CACHE_KEY] = base / "cache"
-    _saved_env.update({name: os.environ.get(name) for name in _CACHE_VARS})
+    _saved_env.update({name: os.environ.get(name) for name in (*_CACHE_VARS, _JOBS_VAR)})
     _point_cache(os.environ.__setitem__, base / "cache")
+    os.environ[_JOBS_VAR] = "1"  # cells in the test's process unless a test asks for jobs
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

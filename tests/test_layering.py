@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-METHOD_PACKAGES = ("attacks", "classifiers", "generators")
+METHOD_PACKAGES = ("attacks", "classifiers", "generators", "controls")
 #: What a method (reference or plug-in) may import from the suite.
 PUBLIC_API = (
     "bench.tasks",

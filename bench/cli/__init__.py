@@ -13,6 +13,7 @@ import sys
 
 from bench import __version__
 from bench.cli import (
+    audit_cmd,
     compare_cmd,
     data_cmd,
     leaderboard_cmd,
@@ -33,6 +34,7 @@ SUBCOMMANDS = (
     data_cmd,
     leaderboard_cmd,
     compare_cmd,
+    audit_cmd,
 )
 EPILOG = """examples:
   bench list

@@ -14,13 +14,22 @@ EPILOG = """examples:
 """
 
 
-def add_mechanism_args(p: argparse.ArgumentParser) -> None:
+#: Said wherever the schedule was not given: the figures are then those of one release.
+ASSUMED_SCHEDULE = (
+    "--sample-rate and --steps not given: one full-batch step assumed (q = 1, T = 1), "
+    "i.e. a single noisy gradient of the target; a training run's q and T give other figures"
+)
+
+
+def add_mechanism_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     """Flags shared with ``bench risk``: the budget or the noise, and the schedule."""
-    group = p.add_mutually_exclusive_group(required=True)
+    group = p.add_mutually_exclusive_group(required=required)
     group.add_argument("--sigma", type=float, help="noise multiplier -> epsilon")
     group.add_argument("--epsilon", type=str, help="target epsilon -> calibrated sigma")
-    p.add_argument("--sample-rate", type=float, default=1.0, help="Poisson rate q (default 1)")
-    p.add_argument("--steps", type=int, default=1, help="number of steps T (default 1)")
+    p.add_argument(
+        "--sample-rate", type=float, help="Poisson rate q (if neither it nor --steps: q = 1, T = 1)"
+    )
+    p.add_argument("--steps", type=int, help="number of steps T (if neither: one step)")
     p.add_argument("--delta", type=float, default=1e-5, help="delta (default 1e-5)")
     p.add_argument(
         "--accountant",
@@ -41,6 +50,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     add_mechanism_args(p)
     return p
+
+
+def resolve_schedule(args: argparse.Namespace) -> str | None:
+    """Fill in q and T; the assumption made (a sentence) when neither was given, else None.
+
+    The default is stated, never silent: a single full-batch step is the setting of the
+    prior-free attack (Riess et al.), but a training run's q and T change every figure.
+    """
+    assumed = ASSUMED_SCHEDULE if args.sample_rate is None and args.steps is None else None
+    args.sample_rate = 1.0 if args.sample_rate is None else args.sample_rate
+    args.steps = 1 if args.steps is None else args.steps
+    return assumed
 
 
 def solve_mechanism(args: argparse.Namespace) -> dict:
@@ -92,7 +113,7 @@ def solve_mechanism(args: argparse.Namespace) -> dict:
     }
 
 
-def print_table(values: dict) -> None:
+def print_table(values: dict, indent: str = "") -> None:
     """Print ``values`` as aligned ``key  value`` lines (nested dicts flattened)."""
     flat = {}
     for key, value in values.items():
@@ -103,11 +124,14 @@ def print_table(values: dict) -> None:
     width = max(len(k) for k in flat)
     for key, value in flat.items():
         text = f"{value:.6g}" if isinstance(value, float) else str(value)
-        print(f"{key:<{width}}  {text}")
+        print(f"{indent}{key:<{width}}  {text}")
 
 
 def main(args: argparse.Namespace) -> int:
+    assumed = resolve_schedule(args)
     values = solve_mechanism(args)
+    if assumed:
+        values["assumed"] = assumed
     if args.json:
         print(json.dumps(values, allow_nan=False))
     else:

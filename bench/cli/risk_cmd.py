@@ -9,10 +9,13 @@ import math
 from bench.cli.privacy_cmd import add_mechanism_args, print_table, solve_mechanism
 from bench.errors import BenchError
 
-EPILOG = """examples:
+EPILOG = """Without --sample-rate and --steps the release is one full-batch step (q = 1, T = 1),
+and the output says so; give a training run's q and T for its figures.
+
+examples:
   bench risk --sigma 1 --dim 1 --norm 1 --mse-threshold 0.1 --kappa 0.0769
-  bench risk --epsilon 8 --delta 1e-5 --dim 4096 --mse-threshold 0.01 --prior-size 10
-  bench risk --epsilon 8 --sample-rate 0.01 --steps 1000 --dim 4096 --target-success 0.05
+  bench risk --epsilon 8 --sample-rate 0.01 --steps 1000 --dim 4096 --prior-size 10
+  bench risk --target-success 0.05 --sample-rate 0.01 --steps 1000 --dim 4096
 """
 
 
@@ -25,7 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_mechanism_args(p)
+    add_mechanism_args(p, required=False)
     p.add_argument("--dim", type=int, default=1, help="values per target, N (default 1)")
     p.add_argument("--norm", type=float, default=1.0, help="target L2 norm ||X|| (default 1)")
     p.add_argument("--mse-threshold", type=float, default=0.1, help="eta (default 0.1)")
@@ -37,14 +40,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--target-success",
         type=float,
-        help="report the sigma that keeps P[MSE <= eta] at or below this",
+        help="the sigma that keeps P[MSE <= eta] at or below this; alone (no --sigma or "
+        "--epsilon) every figure is computed at that sigma",
+    )
+    p.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="for q < 1 also the Monte Carlo ReRo (upper 95%% limit, seconds) and the "
+        "Edgeworth approximation (not a bound)",
     )
     return p
 
 
-#: Monte Carlo ReRo (q T < 10 or T < 30) draws 2 x 200,000 losses per step, about 16 ms
-#: a step on a busy core: beyond this many steps the calculator refuses instead of hanging.
-MAX_MC_STEPS = 500
 #: The prior-free sum runs over the binomial support, ~15 sqrt(T q (1 - q)) points.
 MAX_STEPS = 10**12
 
@@ -70,7 +77,7 @@ def _kappa(args: argparse.Namespace) -> float:
 
 def check_flags(args: argparse.Namespace) -> None:
     """Every risk flag, checked before any computation (one-line errors naming the flag)."""
-    if args.steps > MAX_STEPS:
+    if args.steps is not None and args.steps > MAX_STEPS:
         raise BenchError(
             f"bad value for --steps: expected at most {MAX_STEPS:.0e}, got {args.steps}"
         )
@@ -91,10 +98,10 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 def build_query(args: argparse.Namespace, sigma: float):
-    """The risk query of the (checked) flags; refuses a Monte Carlo bound that would hang."""
+    """The risk query of the (checked) flags at noise multiplier ``sigma``."""
     from bench.privacy.risk import RiskQuery
 
-    query = RiskQuery(
+    return RiskQuery(
         sigma=sigma,
         sample_rate=args.sample_rate,
         steps=args.steps,
@@ -105,51 +112,103 @@ def build_query(args: argparse.Namespace, sigma: float):
         data_range=args.data_range,
         kappa=_kappa(args),
     )
-    _check_cost(query)
-    return query
-
-
-def _check_cost(query) -> None:
-    from bench.privacy.risk import rero_method
-
-    if rero_method(query).startswith("monte carlo") and query.steps > MAX_MC_STEPS:
-        raise BenchError(
-            f"the ReRo bound at q {query.sample_rate:g}, T {query.steps} (q T < "
-            f"10: no Edgeworth) is by Monte Carlo, one pass per step: at most "
-            f"{MAX_MC_STEPS} steps here (it would take minutes)"
-        )
 
 
 def _mechanism(args: argparse.Namespace) -> dict:
-    """sigma and epsilon; sigma = 0 and --epsilon inf are the non-private release."""
+    """sigma and epsilon; sigma = 0 and --epsilon inf are the non-private release.
+
+    With only --target-success, sigma is the one that meets it, and its epsilon is
+    accounted like a given --sigma.
+    """
     from bench.privacy.accounting import check_mechanism
     from bench.privacy.budget import parse_epsilon
+    from bench.privacy.risk import required_sigma
 
+    if args.sigma is None and args.epsilon is None:
+        if args.target_success is None:
+            raise BenchError("give --sigma, --epsilon or --target-success")
+        check_mechanism(0.0, args.sample_rate, args.steps, args.delta)
+        args.sigma = required_sigma(build_query(args, 1.0), args.target_success)
+        return {**solve_mechanism(args), "sigma_from": "--target-success"}
     private = args.sigma != 0 and (args.epsilon is None or parse_epsilon(args.epsilon) < math.inf)
     if private:
-        return solve_mechanism(args)
+        source = "--sigma" if args.epsilon is None else "calibrated to --epsilon"
+        return {**solve_mechanism(args), "sigma_from": source}
     check_mechanism(0.0, args.sample_rate, args.steps, args.delta)
-    return {"sigma": 0.0, "epsilon": None}
+    return {
+        "epsilon": None,
+        "sigma": 0.0,
+        "delta": args.delta,
+        "sample_rate": args.sample_rate,
+        "steps": args.steps,
+        "sigma_from": "non-private",
+    }
+
+
+def _cross_checks(query) -> dict:
+    """The Monte Carlo estimate and the Edgeworth approximation of the subsampled ReRo."""
+    from bench.privacy.bounds import rero
+
+    if query.sample_rate == 1 or query.sigma == 0:
+        return {"note": "closed form: no cross-check needed"}
+    args = (query.kappa, query.sigma, query.sample_rate, query.steps)
+    mc = rero.rero_subsampled_mc(*args, n_samples=100_000)
+    return {
+        "monte_carlo_upper_95": mc.ci_high,
+        "monte_carlo_estimate": mc.estimate,
+        "edgeworth_approximation": rero.rero_subsampled_edgeworth(*args),
+    }
 
 
 def main(args: argparse.Namespace) -> int:
-    from bench.privacy.risk import assess, required_sigma
+    from bench.cli.privacy_cmd import resolve_schedule
+    from bench.privacy.risk import THREAT_MODELS, assess, explain, required_sigma
 
     check_flags(args)
+    assumed = resolve_schedule(args)
     mechanism = _mechanism(args)
     query = build_query(args, mechanism["sigma"])
+    figures = assess(query)
     values = {
         **mechanism,
+        **({"assumed": assumed} if assumed else {}),
         "kappa": query.kappa,
         "dim": query.dim,
         "norm": query.norm,
         "mse_threshold": query.mse_threshold,
-        **assess(query),
+        **figures,
     }
     if args.target_success is not None:
         values["required_sigma"] = required_sigma(query, args.target_success)
+    if args.cross_check:
+        values["rero_cross_check"] = _cross_checks(query)
+    values["threat_models"] = {k: v for k, v in THREAT_MODELS.items() if k in figures}
+    values["notes"] = explain(query, figures)
     if args.json:
         print(json.dumps(values, allow_nan=False))
     else:
-        print_table(values)
+        _print(values)
     return 0
+
+
+def _print(values: dict) -> None:
+    """The mechanism first, then the figures, then what each figure means."""
+    import textwrap
+
+    words = {k: values.pop(k) for k in ("assumed", "threat_models", "notes") if k in values}
+    mech_keys = ("sigma", "sigma_from", "sample_rate", "steps", "delta", "accountant")
+    mech_keys += ("epsilon", "cross_check")
+    print("mechanism (every figure below assumes it):")
+    print_table({k: values.pop(k) for k in mech_keys if k in values}, indent="  ")
+    if "assumed" in words:
+        print(textwrap.fill("note: " + words["assumed"], 88, initial_indent="  ",
+                            subsequent_indent="    "))  # fmt: skip
+    print("target, prior and figures:")
+    print_table(values, indent="  ")
+    print("threat models:")
+    for key, text in words["threat_models"].items():
+        print(textwrap.fill(f"{key}: {text}", 88, initial_indent="  ", subsequent_indent="    "))
+    if words["notes"]:
+        print("what the figures mean here:")
+        for text in words["notes"]:
+            print(textwrap.fill(text, 88, initial_indent="  - ", subsequent_indent="    "))

@@ -17,6 +17,8 @@ EPILOG = """examples:
   bench run --task recon-attack --eps 1,3,10 --methods prior-free --seeds 0,1,2 --profile smoke
   bench run --task recon-attack --set trials=1000 --out runs/more-trials
   bench run --task recon-attack --data sunnybrook --data-root DIR --profile smoke
+  bench run --task mammo-cls --delta 1e-4 --eps 1,6,inf
+  bench run --task mammo-cls --eps 1,10 --jobs 2
 
 Re-running the same command skips finished cells; --overwrite recomputes them.
 """
@@ -66,12 +68,30 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", type=path_arg, default=Path("runs"), help="results folder (runs/)")
     p.add_argument("--overwrite", action="store_true", help="recompute finished cells")
     p.add_argument("--launcher", choices=("local", "submitit"), default="local")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        help="cells run at once by the local launcher, each in its own process (default: "
+        "what the machine holds, from its cores and memory; stated at the start)",
+    )
     p.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda when available)")
     p.add_argument(
         "--accountant",
         choices=ACCOUNTANTS,
         default="prv",
         help="accountant of the reported guarantee; the other one cross-checks",
+    )
+    p.add_argument(
+        "--delta",
+        type=float,
+        help="delta of every cell (default: the task's, see bench list); keep it well "
+        "below 1/N of the private training set",
+    )
+    p.add_argument(
+        "--secure-rng",
+        action="store_true",
+        help="draw DP noise and sampling from opacus's cryptographically secure generator "
+        "(needs torchcsprng; such noise cannot be seeded, so cells are not reproducible)",
     )
     p.add_argument(
         "--threads",
@@ -156,6 +176,8 @@ def build_request(args: argparse.Namespace):
         overwrite=args.overwrite,
         overrides=parse_overrides(args.overrides),
         threads=_threads(args.threads),
+        delta=args.delta,
+        secure_rng=args.secure_rng,
     )
 
 
@@ -165,13 +187,23 @@ def _threads(count: int) -> int:
     return count
 
 
+def _launcher_params(args: argparse.Namespace) -> dict:
+    if args.jobs is None:
+        return {}
+    if args.launcher != "local":
+        raise BenchError("--jobs is for --launcher local (submitit runs one job per cell)")
+    if args.jobs < 1:
+        raise BenchError(f"bad --jobs {args.jobs}: expected 1 or more")
+    return {"jobs": args.jobs}
+
+
 def main(args: argparse.Namespace) -> int:
     from bench.api import run
     from bench.datasets.real.paths import set_follow_links
 
     set_follow_links(args.follow_links)  # the loaders' default, in this process and its jobs
     request = build_request(args)
-    result = run(request, launcher=args.launcher)
+    result = run(request, launcher=args.launcher, **_launcher_params(args))
     if result.table:
         print(result.table)
         print(f"\n(saved {result.summary_dir}/summary.md, summary.csv, summary.png)")

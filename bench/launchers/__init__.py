@@ -12,7 +12,7 @@ from bench.registry import Registry
 
 LAUNCHERS: Registry[Callable] = Registry("launcher")
 LAUNCHER_HELP = {
-    "local": "run cells one after another in this process (default)",
+    "local": "run cells on this machine, --jobs N at a time in worker processes (default)",
     "submitit": "one Slurm job-array task per cell through submitit (cluster=local in tests)",
 }
 

@@ -6,7 +6,8 @@ and is not caught"):
 - **content**: the record's digest (``bench.records.record_digest``) matches its
   content, and its ``config_hash`` matches its config and protocol;
 - **protocol**: the record's ``protocol`` is the one the task version pins for the
-  stated profile (a smoke run cannot pass as ``small``);
+  stated profile (a smoke run cannot pass as ``small``), and its built-in data the
+  content the task version pins for that profile and seed (``bench.tasks.pinned_data``);
 - **metrics**: recomputed from the per-example ``outputs`` by the task's own scoring
   (``recompute_metrics`` in ``bench/tasks/<task>/scoring.py``), which also refuses outputs
   that cannot be those of the record's cell (sizes, seeds, the release's schedule);
@@ -29,11 +30,14 @@ from typing import Any
 
 from bench.records import DIGEST_KEY, config_hash, record_digest
 from bench.tasks.base import TaskSpec
+from bench.tasks.pinned_data import pin_problems
 
 # Per-example outputs are stored rounded (7-8 significant digits), so a mean recomputed
-# from them moves in the 8th digit; a tampered value moves far more.
+# from them moves in the 8th digit, and a correlation near 0 (cardiac-ldm's wall-thickness
+# r) moves by up to ~1e-7 absolute; a tampered value moves far more, and no board shows
+# a metric to 6 decimals.
 RELATIVE_TOLERANCE = 1e-6
-ABSOLUTE_TOLERANCE = 1e-7
+ABSOLUTE_TOLERANCE = 1e-6
 # Names under which the record restates the mechanism, and the privacy block's name.
 MECHANISM_FIELDS = {
     "noise_multiplier": "noise_multiplier",
@@ -51,6 +55,7 @@ def record_problems(task: TaskSpec, record: dict[str, Any]) -> list[str]:
     return (
         content_problems(record)
         + protocol_problems(task, record)
+        + pin_problems(task, record)
         + metric_problems(task, record)
         + mechanism_problems(record)
         + composition_problems(record)

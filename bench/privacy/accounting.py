@@ -55,6 +55,15 @@ MAX_PRV_LOSS = 1000.0
 MAX_PRV_TARGET = 500.0
 
 
+#: RDP orders added to opacus's, which stop at 63 and so floor a tiny epsilon near 0.1
+#: (delta 1e-5; TRAPS.md). Sparse up to 1024 as dp-accounting's, so the floor becomes
+#: about log(1/delta) / 1023 (0.011 at delta 1e-5). Integer orders take opacus's exact
+#: branch, whose cost grows with the order (a few thousand terms in all here); 1024 is the
+#: largest whose binomial coefficients stay finite in float64. An optimum below 63 is
+#: unchanged, so every committed record keeps its numbers (best order <= 17 there).
+EXTRA_RDP_ORDERS = (64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024)
+
+
 class AccountingError(BenchError):
     """An accountant cannot give a trustworthy epsilon for these inputs."""
 
@@ -88,7 +97,18 @@ def make_accountant(name: str):
     from opacus.accountants import PRVAccountant, RDPAccountant
 
     _check_name(name)
-    return PRVAccountant() if name == "prv" else RDPAccountant()
+    return PRVAccountant() if name == "prv" else with_extra_orders(RDPAccountant())
+
+
+def with_extra_orders(rdp_accountant):
+    """``rdp_accountant`` with :data:`EXTRA_RDP_ORDERS` after opacus's default orders.
+
+    opacus reads ``self.DEFAULT_ALPHAS`` when no orders are passed, so the instance
+    attribute reaches every call, the optimizer's included.
+    """
+    orders = [*type(rdp_accountant).DEFAULT_ALPHAS, *EXTRA_RDP_ORDERS]
+    rdp_accountant.DEFAULT_ALPHAS = orders
+    return rdp_accountant
 
 
 def _light_accountant(name: str):
@@ -96,7 +116,7 @@ def _light_accountant(name: str):
 
     _check_name(name)
     prv_cls, rdp_cls = accountants()
-    return prv_cls() if name == "prv" else rdp_cls()
+    return prv_cls() if name == "prv" else with_extra_orders(rdp_cls())
 
 
 def check_mechanism(sigma: float, sample_rate: float, steps: int, delta: float) -> None:

@@ -45,6 +45,10 @@ from bench.privacy.budget import PrivacyBudget
 NEIGHBOURING = "add/remove one record"
 EVALUATION = "evaluation"  # the name of the task's scoring step on its held-out test data
 DIRECT_READ = "direct read by the method"  # PrivateData.unprotected: voids a finite epsilon
+# the per-sample gradient modes the ledger offers: opacus's, and fast-hooks
+# (bench/privacy/fast_hooks.py); every one clips each sample's whole gradient at C
+# (tests/bench/privacy/test_ledger.py checks each against a per-example loop)
+GRAD_SAMPLE_MODES = ("hooks", "fast-hooks", "functorch", "ew", "ghost")
 
 
 class PrivacyViolation(RuntimeError):
@@ -120,6 +124,10 @@ class Training:
 
     For the non-private budget (epsilon = inf) and for public data they are the
     originals, unwrapped, and ``engine`` is None.
+
+    A loop that computes one loss per sample and calls ``training.loss(per_sample)
+    .backward()`` runs unchanged in every grad-sample mode (``ghost`` included) and
+    without DP.
     """
 
     module: Any
@@ -128,10 +136,29 @@ class Training:
     calibration: Calibration | None
     max_grad_norm: float
     engine: Any | None = None
+    grad_sample_mode: str = "hooks"
+    loss_reduction: str = "mean"
 
     @property
     def is_private(self) -> bool:
         return self.engine is not None
+
+    def loss(self, per_sample):
+        """The batch loss to call ``.backward()`` on, from a vector of per-sample losses.
+
+        The batch's mean (or sum, per ``loss_reduction``); in ``ghost`` mode opacus's
+        loss, whose ``backward`` takes the two passes of ghost clipping (per-sample
+        gradient norms, then the gradient of the clipped-weighted loss sum).
+        """
+        if per_sample.dim() != 1:
+            raise BenchError(f"Training.loss takes one loss per sample, got {per_sample.shape}")
+        if self.is_private and self.grad_sample_mode == "ghost":
+            from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
+
+            return DPTensorFastGradientClipping(
+                self.module, self.optimizer, per_sample, self.loss_reduction
+            )
+        return per_sample.mean() if self.loss_reduction == "mean" else per_sample.sum()
 
     def steps_taken(self) -> int:
         """DP steps recorded by the accountant (0 before training or without DP)."""
@@ -172,6 +199,7 @@ def training_for(
     name: str,
     share: float = 1.0,
     noise_generator=None,
+    grad_sample_mode: str = "hooks",
 ) -> Training:
     """:meth:`PrivacyLedger.train` for the ledger's private records, :func:`public_training`
     for public ones: for a training loop that serves both."""
@@ -189,6 +217,7 @@ def training_for(
         name=name,
         share=share,
         noise_generator=noise_generator,
+        grad_sample_mode=grad_sample_mode,
     )
 
 
@@ -226,10 +255,19 @@ class PrivacyLedger:
     Attributes:
         budget: the cell's target (epsilon = inf: the non-private baseline).
         unit: the privacy unit (e.g. "one mass patch").
+        records_per_subject: records one subject contributes (cardiac-ldm: 2, ED and ES);
+            above 1 the block also states the subject-level epsilon (group privacy).
+        secure_rng: draw opacus's noise and Poisson sampling from a cryptographically
+            secure generator (opacus's ``secure_mode``, needs ``torchcsprng``); such
+            noise cannot be seeded, so a cell is then not bit-for-bit reproducible.
+        delta_source: where the budget's delta comes from, for ``how_obtained``.
     """
 
     budget: PrivacyBudget
     unit: str
+    records_per_subject: int = 1
+    secure_rng: bool = False
+    delta_source: str = "the task's delta"
     _runs: list[_Run] = field(default_factory=list)
     _accesses: list[PrivateStep] = field(default_factory=list)
     _public: list[dict] = field(default_factory=list)
@@ -245,6 +283,7 @@ class PrivacyLedger:
         content = tuple(torch.as_tensor(t) for t in tensors)
         if len({len(t) for t in content}) != 1:
             raise BenchError(f"{name}: tensors of different lengths")
+        _warn_large_delta(self.budget, len(content[0]), name)
         return PrivateData(self, name, content)
 
     def record_access(
@@ -294,7 +333,17 @@ class PrivacyLedger:
         ``share`` of epsilon and of delta go to this run; the shares of a cell add up to
         at most 1, so basic composition alone bounds the total by the budget, and the
         record states the tighter epsilon of the accountant composing all runs.
+        The caller draws the noise itself, so a secure-RNG ledger refuses: only
+        :meth:`train` can guarantee opacus's secure generator.
         """
+        if self.secure_rng:
+            raise BenchError(
+                "--secure-rng applies to training through ledger.train; this run draws its "
+                "noise in its own (seeded) release code"
+            )
+        return self._mechanism(name, data, sample_rate, steps, max_grad_norm, share)
+
+    def _mechanism(self, name, data, sample_rate, steps, max_grad_norm, share) -> Mechanism:
         budget = self._take(share)
         cal = calibrate(budget, sample_rate, steps)
         if not budget.is_private:
@@ -330,49 +379,69 @@ class PrivacyLedger:
         Args:
             loader_generator: torch generator of the batch order (non-private runs).
             noise_generator: torch generator of opacus's noise and Poisson sampler.
-            grad_sample_mode: opacus's per-sample gradient mode: ``hooks``, ``functorch``
-                or ``ew`` (``ghost`` needs a per-sample criterion, which this loop-agnostic
-                API does not take).
+            grad_sample_mode: the per-sample gradient mode (:data:`GRAD_SAMPLE_MODES`):
+                opacus's ``hooks``, ``functorch``, ``ew`` or ``ghost`` (ghost / fast
+                gradient clipping; the loop must then back-propagate
+                ``Training.loss(per_sample)``), or ``fast-hooks`` (opacus's hooks without
+                their wasted work, :mod:`bench.privacy.fast_hooks`).
+                Every mode clips each sample's gradient at ``max_grad_norm`` the same way;
+                they differ in speed and memory (``python -m benchmarks.dp_overhead``).
             loss_reduction: ``mean`` or ``sum``: how the training loop reduces the batch's
                 loss (a mismatch silently rescales the per-sample gradients).
         """
+        from torch import nn
         from torch.utils.data import DataLoader
 
         if not isinstance(data, PrivateData) or data._ledger is not self:
             raise BenchError("ledger.train takes the PrivateData this cell's ledger holds")
-        if grad_sample_mode not in ("hooks", "functorch", "ew"):
+        if grad_sample_mode not in GRAD_SAMPLE_MODES:
             raise BenchError(
-                f"grad_sample_mode must be hooks, functorch or ew, not {grad_sample_mode!r}"
+                f"grad_sample_mode must be one of {', '.join(GRAD_SAMPLE_MODES)}, "
+                f"not {grad_sample_mode!r}"
             )
         loader = DataLoader(
             data._dataset(), batch_size=batch_size, shuffle=True, generator=loader_generator
         )
-        mech = self.calibrated(
+        mech = self._mechanism(
             name,
             data,
-            sample_rate=1.0 / len(loader),  # opacus's Poisson rate: batch size / records
-            steps=epochs * len(loader),
-            max_grad_norm=max_grad_norm,
-            share=share,
+            1.0 / len(loader),  # opacus's Poisson rate: batch size / records
+            epochs * len(loader),
+            max_grad_norm,
+            share,
         )
         if mech.accountant is None:
-            return Training(module, optimizer, loader, mech.calibration, math.inf)
+            return Training(module, optimizer, loader, mech.calibration, math.inf,
+                            loss_reduction=loss_reduction)  # fmt: skip
         from opacus import PrivacyEngine
 
-        engine = PrivacyEngine(accountant=self.budget.accountant)
+        engine = PrivacyEngine(accountant=self.budget.accountant, secure_mode=self.secure_rng)
         engine.accountant = mech.accountant  # the ledger reads this one back
-        module, optimizer, loader = engine.make_private(
+        if self.secure_rng:  # opacus refuses a seeded generator in secure mode
+            noise_generator = None
+        if grad_sample_mode == "fast-hooks":  # opacus takes the module it already wraps
+            from bench.privacy.fast_hooks import wrap
+
+            module = wrap(module, loss_reduction=loss_reduction)
+        wrapped = engine.make_private(
             module=module,
             optimizer=optimizer,
             data_loader=loader,
             noise_multiplier=mech.sigma,
             max_grad_norm=max_grad_norm,
             poisson_sampling=True,
-            grad_sample_mode=grad_sample_mode,
+            grad_sample_mode="hooks" if grad_sample_mode == "fast-hooks" else grad_sample_mode,
             loss_reduction=loss_reduction,
             noise_generator=noise_generator,
+            criterion=nn.MSELoss(reduction=loss_reduction),  # used by ghost mode only
         )
-        return Training(module, optimizer, loader, mech.calibration, max_grad_norm, engine)
+        # ghost mode also returns a criterion wrapper; Training.loss replaces it, so that a
+        # loop works from per-sample losses whatever its loss function
+        module, optimizer, loader = wrapped[0], wrapped[1], wrapped[-1]
+        if grad_sample_mode == "ghost":
+            _refuse_unclipped_steps(module, optimizer)
+        return Training(module, optimizer, loader, mech.calibration, max_grad_norm, engine,
+                        grad_sample_mode, loss_reduction)  # fmt: skip
 
     # -- the runner's side -------------------------------------------------------------
 
@@ -433,8 +502,15 @@ class PrivacyLedger:
         }
         if cross_note:
             block["cross_check"]["note"] = cross_note
+        if self.secure_rng:  # absent: seeded (records before --secure-rng read the same)
+            block["rng"] = "secure"
         if len(self._runs) > 1:
             block["runs"] = self.runs
+        if self.records_per_subject > 1 and budget.is_private and history:
+            from bench.privacy.group import subject_level
+
+            k = self.records_per_subject
+            block["subject_level"] = subject_level(history, budget.delta, budget.accountant, k)
         return block
 
     # -- internals ---------------------------------------------------------------------
@@ -487,8 +563,45 @@ class PrivacyLedger:
             f"sigma of each run calibrated by the privacy ledger with opacus "
             f"{self.budget.accountant} for its planned schedule and its share of the budget "
             f"({shares}); the accountants' histories read back after training and composed "
-            "at the task's delta"
+            f"at {self.delta_source}"
         )
+
+
+class LargeDeltaWarning(UserWarning):
+    """delta >= 1 / N: a mechanism that publishes one random record would meet it."""
+
+
+def _warn_large_delta(budget: PrivacyBudget, records: int, name: str) -> None:
+    if budget.is_private and records and budget.delta >= 1.0 / records:
+        import warnings
+
+        warnings.warn(
+            f"delta {budget.delta:g} >= 1/N for the {records} records of the {name}: "
+            "releasing one record at random would satisfy such a guarantee; choose "
+            "--delta well below 1/N",
+            LargeDeltaWarning,
+            stacklevel=3,
+        )
+
+
+def _refuse_unclipped_steps(module, optimizer) -> None:
+    """In ghost mode a plain ``loss.backward()`` leaves the *unclipped* gradient in
+    ``p.grad`` and opacus's optimizer would noise and apply it as if it were clipped. Only
+    ``Training.loss(...).backward()`` computes the per-sample norms (``get_norm_sample``):
+    a step without fresh norms is refused before the accountant records it or the
+    parameters move."""
+    account = optimizer.step_hook
+
+    def checked(opt) -> None:
+        if module._per_sample_gradient_norms is None:
+            raise PrivacyViolation(
+                "ghost mode: the gradient did not come from Training.loss(per_sample)"
+                ".backward(), so it is not clipped per sample; step refused"
+            )
+        module._per_sample_gradient_norms = None  # the next step needs its own norms
+        account(opt)
+
+    optimizer.attach_step_hook(checked)
 
 
 def _steps(run: _Run) -> int:
@@ -515,6 +628,8 @@ def _finite_or_none(value: float | None) -> float | None:
 
 __all__: Sequence[str] = (
     "EVALUATION",
+    "GRAD_SAMPLE_MODES",
+    "LargeDeltaWarning",
     "Mechanism",
     "PrivacyLedger",
     "PrivacyViolation",

@@ -18,16 +18,28 @@ from typing import Any
 
 from bench.privacy.bounds import prior_free as bounds
 from bench.privacy.bounds import rero
+from bench.privacy.bounds.pld import rero_subsampled_pld
 
-#: Below this many steps the Edgeworth expansion is not trusted (Kaissis et al. use T >= 30);
-#: it also drifts when few steps contain the target (q T near 1, docs/bounds.md), so it is
-#: used only when the expected number of such steps is at least EDGEWORTH_MIN_EXPECTED.
-EDGEWORTH_MIN_STEPS = 30
-EDGEWORTH_MIN_EXPECTED = 10
-MC_SAMPLES = 200_000
 #: Up to this many steps E[1/K] sums over every k (8 MB); beyond, over the binomial mass
 #: but 2e-13 of it (bounds.prior_free's support), so that T = 1e12 still fits in memory.
 EXACT_SUM_STEPS = 10**6
+#: The PLD bound of the subsampled ReRo: the Hoeffding margin on the loss sum (the bound
+#: exceeds the exact power by a factor of at most about e^tol).
+PLD_TOL = 0.005
+PLD_METHOD = "pld (pessimistic discretisation, provable upper bound, docs/bounds.md)"
+
+THREAT_MODELS = {
+    "p_mse_le": "prior-free adversary controlling the model (bias-free linear trap, "
+    "clipping active) who reconstructs the target from the noisy gradients with no prior "
+    "on the image; for q < 1 it also knows the other records of each batch and which "
+    "steps sampled the target (the suite's derivation, docs/bounds.md)",
+    "p_psnr_ge": "the same prior-free adversary, judged by PSNR >= rho",
+    "expected_mse": "the same prior-free adversary's mean MSE (for q < 1: given that at "
+    "least one step sampled the target)",
+    "rero": "informed adversary who knows 1/kappa candidate records, one of which is the "
+    "target, and picks it from the releases (ReRo, Balle et al. 2022; the tight "
+    "Neyman-Pearson bound of Hayes et al. 2023 for q < 1)",
+}
 
 
 @dataclass(frozen=True)
@@ -54,16 +66,22 @@ class RiskQuery:
 
 
 def assess(query: RiskQuery) -> dict[str, Any]:
-    """Risk figures of ``query``; infinite values are returned as ``None`` (strict JSON)."""
-    result: dict[str, Any] = {
-        # mu of T full-batch steps (the q = 1 case), as in Riess et al.; for q < 1 the
-        # subsampled figures below are the ones that apply.
-        "mu": _finite(bounds.gdp_mu(query.sigma, query.steps)),
-        "p_mse_le": _p_mse(query, query.sigma),
-        "expected_mse": _finite(expected_mse(query)),
-        "rero": _rero(query),
-        "rero_method": rero_method(query),
-    }
+    """Risk figures of ``query``; infinite values are returned as ``None`` (strict JSON).
+
+    ``mu`` (mu-GDP of T full-batch steps, Riess et al.) is given for q = 1 only: for q < 1
+    it is not the mechanism's mu, and the subsampled figures are the ones that apply.
+    """
+    result: dict[str, Any] = {}
+    if query.sample_rate == 1:
+        result["mu"] = _finite(bounds.gdp_mu(query.sigma, query.steps))
+    result.update(
+        {
+            "p_mse_le": _p_mse(query, query.sigma),
+            "expected_mse": _finite(expected_mse(query)),
+            "rero": _rero(query),
+            "rero_method": rero_method(query),
+        }
+    )
     if query.psnr_threshold is not None:
         eta = query.data_range**2 * 10 ** (-query.psnr_threshold / 10)
         result["p_psnr_ge"] = _p_mse(query, query.sigma, eta)
@@ -99,14 +117,7 @@ def risk_block(query: RiskQuery) -> dict[str, Any]:
     return {
         **{k: v for k, v in asdict(query).items() if v is not None},
         **assess(query),
-        "threat_models": {
-            "p_mse_le": "prior-free adversary controlling the model (bias-free linear trap, "
-            "clipping active); for q < 1 it knows the other records of each batch "
-            "and which steps sampled the target (the suite's derivation, "
-            "docs/bounds.md)",
-            "rero": "informed adversary identifying the target among 1/kappa candidates "
-            "(ReRo, Balle et al. 2022; Hayes et al. 2023 for q < 1)",
-        },
+        "threat_models": {k: THREAT_MODELS[k] for k in ("p_mse_le", "rero")},
     }
 
 
@@ -144,24 +155,64 @@ def _p_mse(query: RiskQuery, sigma: float, eta: float | None = None) -> float:
 
 
 def rero_method(query: RiskQuery) -> str:
-    """How the ReRo figure of ``query`` is computed: closed form, Edgeworth or Monte Carlo."""
+    """How the ReRo figure of ``query`` is computed: closed form or the PLD bound."""
     if query.sample_rate == 1 or query.sigma == 0:
         return "closed form (mu-GDP)"
-    expected = query.sample_rate * query.steps
-    if query.steps >= EDGEWORTH_MIN_STEPS and expected >= EDGEWORTH_MIN_EXPECTED:
-        return "edgeworth"
-    return f"monte carlo ({MC_SAMPLES} samples, upper 95% limit)"
+    return PLD_METHOD
 
 
 def _rero(query: RiskQuery) -> float:
-    method = rero_method(query)
-    if method.startswith("closed"):
+    if query.sigma == 0:
+        return float(rero.rero_nonprivate(query.kappa, query.sample_rate, query.steps))
+    if query.sample_rate == 1:
         return float(rero.rero_gdp(query.kappa, bounds.gdp_mu(query.sigma, query.steps)))
     args = (query.kappa, query.sigma, query.sample_rate, query.steps)
-    if method == "edgeworth":
-        return float(rero.rero_subsampled_edgeworth(*args))
-    return float(rero.rero_subsampled_mc(*args, n_samples=MC_SAMPLES).ci_high)
+    return rero_subsampled_pld(*args, tol=PLD_TOL)
 
 
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+#: A figure this close to 0 or 1 prints as 0 or 1 and gets a sentence saying what it means.
+NEGLIGIBLE = 1e-9
+
+
+def explain(query: RiskQuery, figures: dict[str, Any]) -> list[str]:
+    """Sentences for figures that read as 0 or 1 or equal the baseline: what they mean.
+
+    A 0 is never "safe" by itself: it is the probability of one attack's success under its
+    threat model, at this (sigma, q, T) and these thresholds.
+    """
+    notes = []
+    if query.sigma == 0:
+        notes.append("sigma 0 is the non-private release: every figure is the certain success")
+    missed = (1 - query.sample_rate) ** query.steps
+    for key, what in (("p_mse_le", "MSE <= eta"), ("p_psnr_ge", "PSNR >= rho")):
+        value = figures.get(key)
+        if value is None or query.sigma == 0:
+            continue
+        if value <= NEGLIGIBLE:
+            shown = "0 (below the smallest float)" if value == 0 else f"{value:.3g}"
+            notes.append(
+                f"{key} is {shown}: the prior-free attack essentially never reaches {what} "
+                "at this noise. Not a general 'safe': it bounds that attack only (an adversary "
+                "with a prior is rero's threat model), at this threshold and target norm"
+            )
+        elif value >= 1 - NEGLIGIBLE:
+            notes.append(f"{key} is 1: this noise does not stop the prior-free attack ({what})")
+        if query.sample_rate < 1 and missed > NEGLIGIBLE and value > NEGLIGIBLE:
+            notes.append(
+                f"{key} counts the {missed:.3g} chance that no step sampled the target as a "
+                "failure (the K = 0 convention, docs/bounds.md)"
+            )
+    rero_value = figures.get("rero")
+    if rero_value is not None and query.sigma > 0:
+        if rero_value <= query.kappa * (1 + 1e-6):
+            notes.append(
+                f"rero equals the baseline kappa {query.kappa:.3g}: the releases add nothing "
+                "to guessing among the candidates"
+            )
+        elif rero_value >= 1 - NEGLIGIBLE:
+            notes.append("rero is 1: the informed adversary identifies the target for certain")
+    return notes

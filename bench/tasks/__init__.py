@@ -20,6 +20,7 @@ _BUILTIN_TASK_MODULES = (
     "bench.tasks.recon_attack",
     "bench.tasks.cardiac_ldm",
     "bench.tasks.mammo_cls",
+    "bench.tasks.privacy_audit",
 )
 _loaded = False
 

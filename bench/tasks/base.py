@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bench.privacy.budget import PrivacyBudget, format_epsilon
+from bench.readout import Readout
 
 if TYPE_CHECKING:
     from bench.privacy.ledger import PrivacyLedger
@@ -49,6 +50,10 @@ class TaskSpec:
             data seed...): pinned by the task version, recorded in every record.
         external_site: True when the task scores on an external test site, which a user
             may name (``--external-data``) in place of the built-in one.
+        records_per_subject: records one subject contributes to the private training set
+            (cardiac-ldm: 2); above 1 records also state the subject-level epsilon.
+        readout: what a person reads: the summary's columns and plots (default: the
+            summary metrics as they are, one plot of the primary metric).
     """
 
     name: str
@@ -66,6 +71,8 @@ class TaskSpec:
     settings: Mapping[str, Any]
     bound_metric: str | None = None
     external_site: bool = False
+    records_per_subject: int = 1
+    readout: Readout | None = None
 
     def load_protocol(self) -> TaskProtocol:
         """The task's protocol object (imports its module on first use)."""

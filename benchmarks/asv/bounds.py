@@ -29,3 +29,28 @@ class TimeBounds:
         bounds.mse_success_bound_subsampled(
             self.eta[:1000], self.sigma[:1000], 1024, 1.0, 0.01, 1000
         )
+
+
+SETTINGS = {  # (kappa, sigma, q, T)
+    "q=0.1,T=50": (0.1, 2.96875, 0.1, 50),
+    "q=0.0125,T=948": (1 / 76, 1.1056, 0.0125, 948),
+    "q=0.01,T=10000": (0.1, 1.0, 0.01, 10_000),
+}
+
+
+class TimeSubsampledRero:
+    """The subsampled ReRo of a risk block: the PLD bound (used) against its Monte Carlo
+    cross-check, at the settings of the committed boards and a long run."""
+
+    params = (list(SETTINGS),)
+    param_names = ("schedule",)
+
+    def time_pld_bound(self, schedule: str) -> None:
+        from bench.privacy.bounds.pld import rero_subsampled_pld
+
+        rero_subsampled_pld(*SETTINGS[schedule])
+
+    def time_monte_carlo(self, schedule: str) -> None:
+        if schedule == "q=0.01,T=10000":
+            raise NotImplementedError("minutes: the reason the PLD bound replaced it")
+        rero.rero_subsampled_mc(*SETTINGS[schedule], n_samples=200_000)

@@ -25,9 +25,12 @@ import torch
 
 from bench.checkpoints import (
     CheckpointError,
+    entry_loaded,
+    entry_lock,
     entry_path,
     file_sha256,
     load_entry,
+    public_stage,
     read_checkpoint,
     store_entry,
     write_checkpoint,
@@ -115,9 +118,10 @@ def cached(kind: str, key: str, meta: dict, make, train, *, device: str, store: 
     ``make()`` builds the untrained module and ``train(module)`` trains it in place and
     returns extra meta on ``device``; both run under the artifact's own seed (from
     ``key``, so it does not change with the code or thread count). Returns the module (in
-    eval mode) and its stored meta. ``store=False`` trains every time and keeps nothing:
-    a model trained on private data must go through the ledger in every cell that uses
-    it, so that its DP run is accounted there.
+    eval mode) and its stored meta. A missing entry is trained under its file lock, so
+    parallel cells train it once (:func:`bench.checkpoints.entry_lock`). ``store=False``
+    trains every time and keeps nothing: a model trained on private data must go through
+    the ledger in every cell that uses it, so that its DP run is accounted there.
     """
     path = cache_path(kind, key, device)
     with seeded(artifact_seed(key)):
@@ -125,11 +129,19 @@ def cached(kind: str, key: str, meta: dict, make, train, *, device: str, store: 
         if not store:
             stored = {**meta, **(train(module) or {})}
             return module.cpu().eval(), stored
-        entry = load_entry(path, f"cached {kind}")
-        if entry is not None:
-            state, stored = _checked(path, kind, meta, key, entry[0], entry[1])
-            module.load_state_dict(state)
-            return module.eval(), stored
+        # under the entry's lock, so that parallel cells train a missing part once
+        with entry_lock(path, f"{kind} (public)"):
+            return _load_or_train(path, kind, key, meta, module, train)
+
+
+def _load_or_train(path: Path, kind: str, key: str, meta: dict, module, train):
+    entry = load_entry(path, f"cached {kind}")
+    if entry is not None:
+        state, stored = _checked(path, kind, meta, key, entry[0], entry[1])
+        module.load_state_dict(state)
+        entry_loaded(f"{kind} (public)")
+        return module.eval(), stored
+    with public_stage(f"{kind} (public)"):
         stored = {**meta, **(train(module) or {})}
     module.cpu()  # trained on any device; cached and handed out on the CPU
     store_entry(path, module.state_dict(), _blob(kind, key, stored))

@@ -83,7 +83,9 @@ def public_parts(ctx: MethodContext, data: PublicVolumes) -> PublicParts:
 def _train_ae(ctx: MethodContext, data: PublicVolumes, seed: int) -> tuple[dict, dict]:
     from generators.autoencoder import train_autoencoder
 
-    model = train_autoencoder(data.images, ctx.config.autoencoder, seed, ctx.device)
+    model = train_autoencoder(
+        data.images, ctx.config.autoencoder, seed, ctx.device, progress=ctx.progress
+    )
     scale = latent_scale(encode_volumes(model, data.images, ctx.device))
     return model.state_dict(), {"latent_scale": scale}
 

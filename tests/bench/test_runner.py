@@ -89,7 +89,7 @@ def test_summary_aggregates_over_seeds(toy_task, tmp_path):
     assert table["mse_mean_mean"].tolist() == pytest.approx([1.5, 0.6, 0.5])
     assert table["mse_mean_std"].tolist() == pytest.approx([0.5, 0.5, 0.5])
     assert table["seeds"].tolist() == [2, 2, 2]
-    assert "1.5 ± 0.5" in result.table and "inf (non-private)" in result.table
+    assert "1.5 ± 0.5" in result.table and "| inf " in result.table
 
 
 @pytest.mark.integration

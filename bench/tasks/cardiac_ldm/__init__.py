@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from bench.readout import Column, Plot, Readout, Reference
 from bench.tasks import register_task
 from bench.tasks.base import TaskSpec
 
@@ -125,5 +126,36 @@ TASK = register_task(
         "frames are two records)",
         protocol="bench.tasks.cardiac_ldm.protocol:PROTOCOL",
         settings=SETTINGS,
+        records_per_subject=2,  # ED and ES of one heart: the record states subject-level eps
+        readout=Readout(
+            columns=(
+                Column("fid", "FID"),
+                Column("lv_volume_r", "LV r"),
+                Column("msssim_generated", "MS-SSIM"),
+                Column("fid_3d", "FID 3D"),
+                Column("myo_thickness_r", "myo r"),
+                Column("cycle_accuracy", "cycle acc"),
+            ),
+            plots=(
+                Plot(
+                    "fid",
+                    "FID, slice-wise",
+                    (
+                        Reference("real vs real (floor)", "fid_floor"),
+                        Reference("autoencoder reconstructions", "fid_reconstruction"),
+                    ),
+                ),
+                Plot(
+                    "lv_volume_r",
+                    "LV volume control (Pearson r)",
+                    (Reference("real test volumes", "lv_volume_r_real"),),
+                ),
+                Plot(
+                    "msssim_generated",
+                    "MS-SSIM of generated pairs",
+                    (Reference("real test pairs", "msssim_real"),),
+                ),
+            ),
+        ),
     )
 )

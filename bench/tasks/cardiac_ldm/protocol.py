@@ -66,7 +66,7 @@ class CardiacProtocol:
 
         test, clock = prepared.held.test, prepared.held.clock
         ledger.record_evaluation(EVALUATION_DATA)
-        with clock("evaluators (public, cached)"):
+        with clock("evaluators (public)"):  # trained, or from the cache: the display says
             evaluators = load_evaluators(ctx)
         ledger.note_public(
             "evaluators: segmentation net, ES/ED phase rule, 3D FID feature extractor",

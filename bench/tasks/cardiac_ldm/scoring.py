@@ -165,3 +165,55 @@ def per_sample(asked: dict, generated: dict, real: dict) -> dict[str, Any]:
         "measured_generated": {k: rounded(generated[k]) for k in names},
         "measured_real": {k: rounded(real[k]) for k in names},
     }
+
+
+QUANTITIES = ("lv_volume", "rv_volume", "myo_thickness", "phase")
+
+
+def recompute_metrics(record: dict[str, Any]) -> dict[str, float]:
+    """A record's controllability and diversity metrics recomputed from its ``outputs``.
+
+    A pure function (the leaderboard's evidence check): the Pearson r and cycle accuracy
+    from the requested and measured quantities of every test volume, and the MS-SSIM
+    means from the per-pair values. Raises :class:`ValueError` where the outputs cannot be
+    those of the record's cell (a count that is not its test set's, halves that overlap
+    or leave its range). FID and its floors need the feature file beside the record, which
+    a submission does not carry: they are the re-run's to check (``bench leaderboard
+    verify``).
+    """
+    from bench.tasks.cardiac_ldm.controllability import controllability_of
+
+    out, n = record["outputs"], int(record["dataset"]["test_volumes"])
+    if len(out["test_ids"]) != n:
+        raise ValueError(f"outputs name {len(out['test_ids'])} test volumes, not {n}")
+    a, b = (np.asarray(out["halves"][h], np.int64) for h in ("a", "b"))
+    if len(a) != len(b) or len(set(a) | set(b)) != 2 * len(a) or not _within(a, b, n):
+        raise ValueError(f"the halves are not two disjoint equal halves of {n} test volumes")
+    asked = _quantities(out["requested"], n, "requested")
+    metrics: dict[str, float] = {}
+    for who, suffix in (("generated", ""), ("real", "_real")):
+        measured = _quantities(out[f"measured_{who}"], n, f"measured_{who}")
+        found = controllability_of(asked, measured, measured["phase"])
+        metrics |= {k + suffix: v for k, v in found.items()}
+        pairs = _floats(out["msssim_pairs"][who])
+        if len(pairs) != 2 * len(a):
+            raise ValueError(f"{len(pairs)} MS-SSIM pairs of {who} volumes, not {2 * len(a)}")
+        metrics[f"msssim_{who}"] = float(pairs.mean())
+    return metrics
+
+
+def _quantities(values: dict, n: int, what: str) -> dict[str, np.ndarray]:
+    arrays = {k: _floats(values[k]) for k in QUANTITIES}
+    if any(len(v) != n for v in arrays.values()):
+        raise ValueError(f"{what} outputs do not hold one value per test volume ({n})")
+    return arrays
+
+
+def _floats(values) -> np.ndarray:
+    """A strict-JSON list (None for NaN) as float64."""
+    return np.array([np.nan if v is None else float(v) for v in values], np.float64)
+
+
+def _within(a: np.ndarray, b: np.ndarray, n: int) -> bool:
+    both = np.concatenate([a, b])
+    return bool(both.size == 0 or (both.min() >= 0 and both.max() < n))

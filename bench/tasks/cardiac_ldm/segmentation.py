@@ -81,14 +81,18 @@ def fit(
     device: str,
     batch_size: int = 32,
     lr: float = 2e-3,
+    desc: str = "evaluator (public)",
 ) -> nn.Module:
     """Train ``model`` with Adam for a fixed number of epochs; ``loss_of(model, index)``
-    returns the loss of the examples ``index``. Returns it frozen, in eval mode."""
+    returns the loss of the examples ``index``. Returns it frozen, in eval mode. The
+    epochs show in the run's progress display as ``desc``."""
+    from bench.progress import track
+
     torch.manual_seed(seed)
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
+    for _ in track(range(epochs), desc=desc, unit="epoch"):
         for index in torch.randperm(len(inputs), generator=order).split(batch_size):
             optimizer.zero_grad()
             loss_of(model, index).backward()
@@ -107,7 +111,9 @@ def train_segmenter(
     def loss_of(model, index):
         return F.cross_entropy(model(slices[index].to(device)), labels[index].to(device))
 
-    return fit(make_segmenter(channels), slices, loss_of, epochs=epochs, seed=seed, device=device)
+    model = make_segmenter(channels)
+    desc = "evaluators (public): segmenter"
+    return fit(model, slices, loss_of, epochs=epochs, seed=seed, device=device, desc=desc)
 
 
 @torch.no_grad()

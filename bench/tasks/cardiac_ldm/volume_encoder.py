@@ -128,4 +128,7 @@ def train_volume_encoder(
         return (error * mask).sum() / mask.sum().clamp_min(1)
 
     model = VolumeEncoder(channels, targets=target.shape[1])
-    return fit(model, data, loss_of, epochs=epochs, seed=seed, device=device, batch_size=16)
+    return fit(
+        model, data, loss_of, epochs=epochs, seed=seed, device=device, batch_size=16,
+        desc="evaluators (public): volume encoder",
+    )  # fmt: skip

@@ -17,8 +17,11 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from bench.readout import Column, Plot, Readout, Reference
 from bench.tasks import register_task
 from bench.tasks.base import TaskSpec
+
+CHANCE = Reference("chance", value=0.5)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,20 @@ TASK = register_task(
         privacy_unit="one mass patch",
         protocol="bench.tasks.mammo_cls.scoring:PROTOCOL",
         settings=SETTINGS,
+        readout=Readout(
+            columns=(
+                Column("auroc_internal", "AUROC int"),
+                Column("auroc_internal", "95% CI int", ci=True),
+                Column("auroc_external", "AUROC ext"),
+                Column("auroc_external", "95% CI ext", ci=True),
+                Column("auprc_internal", "AUPRC int"),
+                Column("fid", "FID syn"),
+            ),
+            plots=(
+                Plot("auroc_internal", "AUROC, internal test", (CHANCE,)),
+                Plot("auroc_external", "AUROC, external site", (CHANCE,)),
+            ),
+        ),
         external_site=True,
     )
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from bench.readout import Column, Plot, Readout
 from bench.tasks import register_task
 from bench.tasks.base import TaskSpec
 from bench.tasks.recon_attack.api import PROFILES
@@ -61,5 +62,29 @@ TASK = register_task(
         privacy_unit="one image",
         protocol="bench.tasks.recon_attack.protocol:PROTOCOL",
         settings=PROFILES,
+        readout=Readout(
+            columns=(
+                Column("success_empirical", "P[success]"),
+                Column("success_empirical", "95% CI", ci=True),
+                Column("success_bound", "bound", bound=True),
+                Column("psnr_mean", "PSNR dB"),
+                Column("ssim_mean", "SSIM"),
+                Column("coverage", "coverage"),
+            ),
+            plots=(
+                Plot(
+                    "success_empirical",
+                    "P[success]",
+                    bound="success_bound",
+                    log=True,
+                    direction="higher = stronger attack",
+                ),
+                Plot(
+                    "psnr_mean",
+                    "PSNR (dB)",
+                    direction="higher = stronger attack",
+                ),
+            ),
+        ),
     )
 )

@@ -149,7 +149,7 @@ class ReconAttackProtocol:
             tell_norm=held.knows == "norm",
         )
         answers, observations = [], []
-        trials = ctx.progress(range(threat.trials), desc=ctx.cell.method, unit="trial")
+        trials = ctx.progress(range(threat.trials), desc="attack trials", unit="trial")
         with contextlib.closing(releases):
             for _, release in zip(trials, releases, strict=True):
                 observations.append(sum(release.sampled))

@@ -32,7 +32,6 @@ def _run(capsys, *argv):
         (["--target-success", "nan"], "bad value for --target-success"),
         (["--dim", "0"], "bad value for --dim"),
         (["--steps", str(10**13)], "bad value for --steps"),
-        (["--sample-rate", "1e-6", "--steps", "1000000"], "by Monte Carlo"),
     ],
 )
 def test_bad_risk_flags_are_one_line(capsys, argv, message):
@@ -66,3 +65,66 @@ def test_huge_steps_fit_in_memory(capsys):
 
     big = expected_mse(RiskQuery(sigma=1.0, sample_rate=0.5, steps=10**9))
     assert big == pytest.approx(2 / 10**9, rel=1e-6)
+
+
+def _json(capsys, *argv):
+    code, out, err = _run(capsys, "risk", *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_the_assumed_schedule_is_stated(capsys):
+    assumed = _json(capsys, "--sigma", "1")
+    assert "q = 1, T = 1" in assumed["assumed"] and assumed["sample_rate"] == 1.0
+    given = _json(capsys, "--sigma", "1", "--sample-rate", "0.01", "--steps", "100")
+    assert "assumed" not in given and given["steps"] == 100
+    _, out, _ = _run(capsys, "risk", "--sigma", "1")
+    assert out.startswith("mechanism") and "one full-batch step assumed" in out
+
+
+def test_target_success_alone_solves_for_sigma(capsys):
+    argv = ["--target-success", "0.05", "--sample-rate", "0.01", "--steps", "1000"]
+    values = _json(capsys, *argv, "--dim", "4096")
+    assert values["sigma_from"] == "--target-success"
+    assert values["sigma"] == values["required_sigma"] > 0
+    assert values["p_mse_le"] == pytest.approx(0.05, rel=1e-6)
+    assert values["epsilon"] > 0 and values["cross_check"]["accountant"] == "rdp"
+
+
+def test_no_noise_no_budget_no_target_is_one_line(capsys):
+    code, out, err = _run(capsys, "risk", "--dim", "4")
+    assert code == 2 and not out and "give --sigma, --epsilon or --target-success" in err
+
+
+def test_a_zero_figure_is_explained_and_every_figure_has_its_threat_model(capsys):
+    values = _json(capsys, "--sigma", "5", "--dim", "4096", "--mse-threshold", "0.01")
+    assert values["p_mse_le"] == 0.0
+    assert any("p_mse_le is 0" in n and "Not a general 'safe'" in n for n in values["notes"])
+    assert {"p_mse_le", "rero", "expected_mse"} <= set(values["threat_models"])
+
+
+def test_subsampled_figures_use_the_pld_bound_and_no_full_batch_mu(capsys):
+    values = _json(capsys, "--sigma", "1", "--sample-rate", "0.01", "--steps", "100")
+    assert "mu" not in values and values["rero_method"].startswith("pld")
+    assert values["kappa"] < values["rero"] < 1
+
+
+def test_cross_check_adds_monte_carlo_and_edgeworth(capsys):
+    argv = ["--sigma", "1", "--sample-rate", "0.1", "--steps", "50", "--cross-check"]
+    values = _json(capsys, *argv)
+    check = values["rero_cross_check"]
+    assert check["monte_carlo_upper_95"] >= check["monte_carlo_estimate"]
+    assert values["rero"] >= check["monte_carlo_estimate"] - 0.02
+    assert "edgeworth_approximation" in check
+
+
+def test_tiny_rate_many_steps_answers_with_the_bound(capsys):
+    values = _json(capsys, "--sigma", "1", "--sample-rate", "1e-6", "--steps", "1000000")
+    assert values["kappa"] <= values["rero"] < 0.2
+
+
+def test_bench_privacy_states_the_assumed_schedule_too(capsys):
+    code, out, _ = _run(capsys, "privacy", "--sigma", "1", "--json")
+    assert code == 0 and "q = 1, T = 1" in json.loads(out)["assumed"]
+    code, out, _ = _run(capsys, "privacy", "--sigma", "1", "--steps", "10", "--json")
+    assert code == 0 and "assumed" not in json.loads(out)

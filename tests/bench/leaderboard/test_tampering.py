@@ -322,3 +322,39 @@ def test_an_edited_protocol_in_a_submission_is_refused(mammo_board, capsys):
     _edit_submission(mammo_board, smaller_test_set)
     err = _refused_check(mammo_board, capsys)
     assert "protocol disagrees with mammo-cls v2 at profile 'small': n_test 64 (pinned 600)" in err
+
+
+@pytest.fixture
+def cardiac_board(tmp_path) -> Path:
+    """A board folder holding a copy of the committed dp-ldm-scratch submission."""
+    board = tmp_path / "boards" / "cardiac-ldm"
+    (board / "submissions").mkdir(parents=True)
+    shutil.copy(
+        ROOT / "cardiac-ldm" / "submissions" / "dp-ldm-scratch@small.json", board / "submissions"
+    )
+    return board
+
+
+def test_an_inflated_controllability_in_a_cardiac_submission_is_refused(cardiac_board, capsys):
+    _edit_submission(cardiac_board, lambda rs: rs[0]["metrics"].update(lv_volume_r=0.95))
+    err = _refused_check(cardiac_board, capsys)
+    assert "metric lv_volume_r 0.95 disagrees with" in err and "recomputed from its outputs" in err
+
+
+def test_cardiac_outputs_of_another_test_set_size_are_refused(cardiac_board, capsys):
+    def drop_a_volume(records):
+        records[0]["outputs"]["measured_generated"]["lv_volume"].pop()
+
+    _edit_submission(cardiac_board, drop_a_volume)
+    err = _refused_check(cardiac_board, capsys)
+    assert "outputs are not those of this cell: measured_generated outputs do not hold" in err
+
+
+def test_a_whole_board_edited_alike_on_its_data_hash_is_refused(cardiac_board, capsys):
+    def rehash(records):
+        for record in records:
+            record["dataset"]["content_hash"] = "feedfacefeedface"
+
+    _edit_submission(cardiac_board, rehash)
+    err = _refused_check(cardiac_board, capsys)
+    assert "dataset content_hash feedfacefeedface is not the content the task pins" in err

@@ -78,3 +78,24 @@ def test_composition_adds_up():
 def test_bad_mechanism_is_rejected(sigma, q, steps, delta):
     with pytest.raises(BenchError):
         compute_epsilon(sigma, q, steps, delta)
+
+
+def test_rdp_orders_reach_1024_so_tiny_epsilons_are_not_floored():
+    from bench.privacy.accounting import make_accountant
+
+    history = [(20.0, 0.01, 100)]
+    plain = RDPAccountant()  # opacus's orders stop at 63: floored near 0.1
+    plain.history = list(history)
+    floored, order = plain.get_privacy_spent(delta=1e-5)
+    assert order == 63 and floored > 0.1
+    ours = epsilon_of_history(history, 1e-5, "rdp")
+    assert ours < 0.015 and ours >= compute_epsilon(20.0, 0.01, 100, 1e-5, "prv") - 0.01
+    attached = make_accountant("rdp")  # the optimizer's accountant: the same orders
+    attached.history = list(history)
+    assert attached.get_epsilon(delta=1e-5) == ours
+
+
+def test_extra_orders_leave_an_interior_optimum_unchanged():
+    plain = RDPAccountant()
+    plain.history = [(1.5, 0.04, 2250)]
+    assert epsilon_of_history(plain.history, 1e-5, "rdp") == plain.get_epsilon(delta=1e-5)

@@ -271,25 +271,45 @@ def test_rero_mc_monotone_in_sigma_and_non_private():
 
 
 def test_rero_glrt_weaker_than_gdp_and_closed_form_in_one_dim():
+    from scipy import optimize
+
     kappa, sigma = np.array([0.01, 0.1, 0.5])[:, None], np.array([0.5, 1.0, 3.0])
     glrt = r.rero_glrt(kappa, sigma, dim=np.array([[[1]], [[10]]]), steps=4)
     assert np.all(glrt <= r.rero_gdp(kappa, 2 / sigma) + 1e-12)
-    mu, z = 2 / sigma, ndtri(1 - kappa / 2)  # d = 1: two-sided z-test
-    np.testing.assert_allclose(glrt[0], ndtr(mu - z) + ndtr(-mu - z), rtol=1e-9)
+    mu, z = 2 / sigma, ndtri(1 - kappa / 2)
+    forward = ndtr(mu - z) + ndtr(-mu - z)  # d = 1: the two-sided z-test |Y| > c
+
+    def reverse(k, m):  # |Y| < c at level k under the target, power 2 Phi(c) - 1 without
+        c = optimize.brentq(lambda c: ndtr(c - m) - ndtr(-c - m) - k, 0, 50, xtol=1e-14)
+        return 2 * ndtr(c) - 1
+
+    rev = np.vectorize(reverse)(kappa, mu)
+    np.testing.assert_allclose(glrt[0], np.maximum(forward, rev), rtol=1e-9)
+
+
+def test_rero_glrt_is_study_c_max_of_forward_and_reverse():
+    # Study C (FromMeanToExtreme, rero_bound_glrt_without_subsampling) at kappa 0.5, d 1,
+    # sigma 0.66: forward 0.81401, reverse 0.87103; the bound is the larger.
+    assert r.rero_glrt(0.5, 0.66, 1) == pytest.approx(0.8710316974801009, rel=1e-9)
+    forward = stats.ncx2.sf(stats.chi2.isf(0.5, 1), 1, 1 / 0.66**2)
+    assert forward == pytest.approx(0.8140064087914611, rel=1e-9)
+    assert r.rero_glrt(0.5, 0.66, 1) - forward == pytest.approx(0.057, abs=5e-4)
 
 
 def test_rero_glrt_matches_simulation():
     rng = np.random.default_rng(11)
-    kappa, sigma, dim, steps, trials = 0.1, 2.0, 20, 9, 20_000
+    kappa, sigma, dim, steps, trials = 0.3, 2.0, 3, 9, 40_000
     noise = sigma / np.sqrt(steps) * rng.standard_normal((2, trials, dim))
     signal = np.zeros(dim)
-    signal[3] = 1.0  # unit sensitivity, direction unknown to the test
-    cut = stats.chi2.isf(kappa, dim)
+    signal[1] = 1.0  # unit sensitivity, direction unknown to the test
     stat_null = steps * np.sum(noise[0] ** 2, axis=1) / sigma**2
     stat_alt = steps * np.sum((noise[1] + signal) ** 2, axis=1) / sigma**2
-    low, high = _cp_interval(np.sum(stat_null > cut), trials)
-    assert low <= kappa <= high
-    low, high = _cp_interval(np.sum(stat_alt > cut), trials)
+    nc = steps / sigma**2
+    forward = np.sum(stat_alt > stats.chi2.isf(kappa, dim))  # level kappa under no target
+    reverse = np.sum(stat_null < stats.ncx2.ppf(kappa, dim, nc))  # level kappa under target
+    assert _cp_interval(np.sum(stat_null > stats.chi2.isf(kappa, dim)), trials)[0] <= kappa
+    best = max(forward, reverse)
+    low, high = _cp_interval(best, trials)
     assert low <= r.rero_glrt(kappa, sigma, dim, steps) <= high
 
 

@@ -142,7 +142,7 @@ def test_one_dp_step_changes_every_parameter():
     assert all(not torch.equal(b, a) for b, a in zip(before, model.parameters(), strict=True))
 
 
-@pytest.mark.parametrize("mode", ["hooks", "functorch", "ew"])
+@pytest.mark.parametrize("mode", ["hooks", "fast-hooks", "functorch", "ew"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_per_sample_gradients_equal_a_per_example_loop(mode, reduction):
     """The oracle of privacy rule 3, for every grad-sample mode the ledger exposes."""

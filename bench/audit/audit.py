@@ -1,0 +1,170 @@
+"""Audit a registered method: run its own DP training under the auditing ledger, then
+turn the canaries' scores into epsilon lower bounds next to its claim.
+
+Each audit run is one cell of the method's own task (its protocol, its data, its config
+for the profile, a fresh seed) with an :class:`~bench.audit.canary.AuditLedger` in place
+of the cell's ledger; nothing is scored and nothing is written. The canaries of all runs
+are pooled:
+
+- ``epsilon_trials``: the canaries as independent trials (in vs out), Clopper-Pearson on
+  both rates (:func:`bench.audit.bounds.audit_trials`): tight, and valid when the canaries
+  are independent, as they are under the mechanism the ledger claims;
+- ``epsilon_one_run``: Steinke et al.'s bound (:func:`bench.audit.one_run.audit_one_run`),
+  which needs no independence between the canaries of a run.
+
+Each is computed at confidence (1 + c) / 2, so that the larger of the two, the audit's
+lower bound, holds at the stated confidence c (a union bound);
+:attr:`AuditResult.exceeds_claim` flags a lower bound above the claimed epsilon.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.audit.bounds import audit_trials
+from bench.audit.canary import AuditError, AuditLedger, CanaryRun
+from bench.audit.one_run import audit_one_run
+from bench.errors import BenchError
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """An audit of one method at one epsilon: the claim and the empirical lower bounds."""
+
+    task: str
+    method: str
+    target_epsilon: float
+    claimed_epsilon: float
+    delta: float
+    confidence: float
+    epsilon_trials: float
+    epsilon_one_run: float
+    runs: int
+    canaries: int
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    observed_rate: float
+    wall_time_s: float
+    trials: dict
+    one_run: dict
+
+    @property
+    def epsilon_lower_bound(self) -> float:
+        return max(self.epsilon_trials, self.epsilon_one_run)
+
+    @property
+    def exceeds_claim(self) -> bool:
+        """A lower bound above the claim: the claim is false (at the stated confidence)."""
+        return self.epsilon_lower_bound > self.claimed_epsilon
+
+    def as_dict(self) -> dict:
+        return {
+            **asdict(self),
+            "epsilon_lower_bound": self.epsilon_lower_bound,
+            "exceeds_claim": self.exceeds_claim,
+        }
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """How hard to audit: runs of the method, canaries per run, confidence, profile."""
+
+    runs: int = 4
+    canaries: int = 1000
+    confidence: float = 0.95
+    profile: str = "smoke"
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.runs < 1 or self.canaries < 4 or not 0.5 <= self.confidence < 1:
+            raise BenchError(
+                f"an audit needs runs >= 1, canaries >= 4 and confidence in [0.5, 1), got "
+                f"runs={self.runs}, canaries={self.canaries}, confidence={self.confidence}"
+            )
+
+
+def audit_method(task: str, method: str, epsilon: float, plan: AuditPlan) -> AuditResult:
+    """Run ``method`` of ``task`` ``plan.runs`` times under the auditing ledger at
+    ``epsilon`` and bound its epsilon from below."""
+    plan.check()
+    if not (0 < epsilon < math.inf):
+        raise BenchError(f"an audit needs a finite epsilon > 0, got {epsilon}")
+    start = time.perf_counter()
+    runs, claims = [], []
+    with tempfile.TemporaryDirectory(prefix="privmedbench-audit-") as out:
+        for r in range(plan.runs):
+            ledger = _audited_cell(task, method, epsilon, plan, r, Path(out))
+            if not ledger.audited:
+                raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
+            claims.append(_claim(ledger, method))
+            for canary_run in ledger.audited:
+                canary_run.finish()  # many runs: keep the observations, not the models
+            runs += ledger.audited
+    return _result(task, method, epsilon, plan, runs, claims, time.perf_counter() - start)
+
+
+def _audited_cell(task, method, epsilon, plan: AuditPlan, run: int, out: Path) -> AuditLedger:
+    from bench.runner import RunRequest, _seed_everything, make_context
+    from bench.tasks import get_method, get_task
+
+    spec = get_task(task)
+    seed = plan.seed * 10_000 + run
+    request = RunRequest(task, (epsilon,), (method,), (seed,), plan.profile, spec.datasets[0], out)
+    ctx = make_context(request, _cell(task, method, epsilon, seed))
+    ledger = AuditLedger(ctx.budget, unit=spec.privacy_unit, canaries=plan.canaries, seed=seed)
+    _seed_everything(ctx.derive_seed("global", method, epsilon))
+    prepared = spec.load_protocol().prepare(ctx, ledger)
+    get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
+    return ledger
+
+
+def _claim(ledger: AuditLedger, method: str) -> dict:
+    """The privacy block the ledger certifies for the audited run (the claim)."""
+    from bench.privacy.ledger import PrivacyViolation
+
+    try:
+        return ledger.privacy_block()
+    except PrivacyViolation as exc:  # the ledger's own checks caught it: no claim to audit
+        raise AuditError(f"the ledger refuses {method}'s claim itself: {exc}") from None
+
+
+def _cell(task, method, epsilon, seed):
+    from bench.tasks.base import Cell
+
+    return Cell(task, method, epsilon, seed)
+
+
+def _result(task, method, epsilon, plan, runs: list[CanaryRun], claims, wall) -> AuditResult:
+    scores = np.concatenate([run.scores() for run in runs])
+    included = np.concatenate([run.included for run in runs])
+    delta, each = claims[0]["delta"], (1.0 + plan.confidence) / 2
+    trials = audit_trials(scores[included], scores[~included], delta=delta, confidence=each)
+    one_run = audit_one_run(scores, included, delta=delta, confidence=each)
+    claimed = max(c["achieved_epsilon"] for c in claims)
+    first = runs[0]
+    return AuditResult(
+        task=task,
+        method=method,
+        target_epsilon=epsilon,
+        claimed_epsilon=claimed,
+        delta=delta,
+        confidence=plan.confidence,
+        epsilon_trials=trials.epsilon,
+        epsilon_one_run=one_run.epsilon,
+        runs=plan.runs,
+        canaries=int(sum(run.canaries for run in runs)),
+        noise_multiplier=first.sigma,
+        sample_rate=first.sample_rate,
+        steps=len(first.released),
+        observed_rate=first.observed_rate(),
+        wall_time_s=round(wall, 3),
+        trials=trials.as_dict(),
+        one_run=one_run.as_dict(),
+    )
