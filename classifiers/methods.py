@@ -57,10 +57,14 @@ class SyntheticConfig(ClassifierConfig):
     """A classifier config plus the GAN and the synthetic data.
 
     Attributes:
-        gan_source: ``public`` (trained on the public split, no budget) or ``private-dp``
+        gan_source: ``public`` (trained on the public split, no budget), ``private-dp``
             (discriminator under DP-SGD on the private training split, at
-            ``gan_budget_share`` of the budget; the classifier gets the rest).
+            ``gan_budget_share`` of the budget; the classifier gets the rest) or
+            ``published`` (study B's published synthetic set from ``synthetic_root``: its
+            GAN saw the training patients without DP, so the record claims no epsilon).
         gan_checkpoint: a public-data generator checkpoint to use instead of training.
+        synthetic_root: the folder of study B's ``batch_<b>_<i>_<class>.png`` patches
+            (``gan_source=published`` only).
         gan_width, gan_epochs, gan_batch: GAN size and schedule.
         gan_select_every: score the generator every so many epochs by its
             class-conditional FID to the public patches and keep the best snapshot
@@ -71,8 +75,9 @@ class SyntheticConfig(ClassifierConfig):
             the pre-training of ``dp-vit-synpre``).
     """
 
-    gan_source: Literal["public", "private-dp"] = "public"
+    gan_source: Literal["public", "private-dp", "published"] = "public"
     gan_checkpoint: str = ""
+    synthetic_root: str = ""
     gan_width: int = 16
     gan_epochs: int = 60
     gan_batch: int = 64

@@ -138,6 +138,16 @@ _real(
     "https://github.com/RichardObi/mammo_dp (dataset16062024)", "mammo_png",
 )  # fmt: skip
 _real(
+    "mammo-synthetic-png", "mammo",
+    "study B's published synthetic mass patches (its c-DCGAN, trained WITHOUT DP on the "
+    "CBIS-DDSM training patients: not public data; mammo-cls gan_source=published only)",
+    ("all",),
+    "ROOT/batch_B_I_{benign,malignant}.png",
+    "Apache-2.0 (the mammo_dp repository); derived from CBIS-DDSM (CC BY 3.0)",
+    "https://github.com/RichardObi/mammo_dp (extension/synthetic_data/cbis-ddsm/c-dcgan)",
+    "mammo_synthetic",
+)  # fmt: skip
+_real(
     "vindr-mammo", "mammo", "VinDr-Mammo full-field digital mammograms: BI-RADS-labelled masses",
     ("all", "train", "test"),
     "ROOT/finding_annotations.csv and ROOT/images/STUDY/IMAGE.dicom; malignant = mass "

@@ -272,6 +272,7 @@ class PrivacyLedger:
     _accesses: list[PrivateStep] = field(default_factory=list)
     _public: list[dict] = field(default_factory=list)
     _share_used: float = 0.0
+    _voided: list[str] = field(default_factory=list)
 
     # -- the task's side ---------------------------------------------------------------
 
@@ -285,9 +286,18 @@ class PrivacyLedger:
         _warn_large_delta(self.budget, len(content[0]), name)
         return PrivateData(self, name, content)
 
-    def record_access(self, name: str, data: str, protection: str) -> None:
-        """A read of private data that is not DP training (the task's scoring, say)."""
+    def record_access(
+        self, name: str, data: str, protection: str, *, voids_epsilon: bool = False
+    ) -> None:
+        """A read of private data that is not DP training (the task's scoring, say).
+
+        ``voids_epsilon``: the access is covered by no DP guarantee (a synthetic set
+        published by a GAN trained without DP on these records): the block then states
+        no achieved epsilon (null) at any target, and the leaderboard refuses it a DP row.
+        """
         self._accesses.append(PrivateStep(name, data, protection))
+        if voids_epsilon:
+            self._voided.append(name)
 
     def record_evaluation(self, data: str) -> None:
         """The task's scoring on its held-out private test data (DESIGN rule 4)."""
@@ -482,7 +492,7 @@ class PrivacyLedger:
             "accountant": budget.accountant,
             "cross_check": {
                 "accountant": other_accountant(budget.accountant),
-                "epsilon": _finite_or_none(cross) if self._runs else 0.0,
+                "epsilon": self._cross_field(cross),
             },
             "neighbouring": NEIGHBOURING,
             "unit": self.unit,
@@ -521,9 +531,14 @@ class PrivacyLedger:
 
     def _achieved_field(self, achieved: float) -> float | None:
         """0 when nothing was trained on private data, ``null`` when not private."""
-        if self._read_directly() or (self._runs and not math.isfinite(achieved)):
+        if self._read_directly() or self._voided or (self._runs and not math.isfinite(achieved)):
             return None
         return achieved if self._runs else 0.0
+
+    def _cross_field(self, cross: float) -> float | None:
+        if self._voided:
+            return None
+        return _finite_or_none(cross) if self._runs else 0.0
 
     def _steps(self) -> list[PrivateStep]:
         trained = [
@@ -537,6 +552,8 @@ class PrivacyLedger:
         return trained + self._accesses
 
     def _how(self) -> str:
+        if self._voided:
+            return f"no epsilon: {', '.join(self._voided)} is not differentially private"
         if not self._runs:
             return "no model was trained on private data: epsilon 0 for the trained artifact"
         if not self.budget.is_private:

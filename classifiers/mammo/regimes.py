@@ -78,11 +78,12 @@ def _classify_with_synthetic(ctx, view: MammoView, ledger, pretrain: bool) -> Ma
 
 
 def _synthetic_model(ctx, view, ledger, base, base_key, synthetic, gan_key):
-    ledger.note_public(
-        "classifier training on synthetic patches",
-        "samples of the GAN (post-processing: no private record is read)",
-        key=gan_key,
-    )
+    if ctx.config.gan_source != "published":  # published: an unprotected access, recorded
+        ledger.note_public(
+            "classifier training on synthetic patches",
+            "samples of the GAN (post-processing: no private record is read)",
+            key=gan_key,
+        )
     return synthetic_model(ctx, base, base_key, synthetic, gan_key, view.image_size)
 
 

@@ -11,6 +11,12 @@ Where the GAN comes from decides what the synthetic data may carry:
   is exactly the leak of the original study.
 - ``gan_checkpoint``: a generator trained elsewhere on public data (the checkpoint must
   say so, and match the configured shape).
+- ``published``: study B's published synthetic set (``synthetic_root``), to reproduce its
+  pipeline as published. Its GAN was trained *without* DP on the CBIS-DDSM training
+  patients, so the cell's ledger records that access as unprotected and voids the
+  epsilon: the record claims none (achieved epsilon null, at every target), and the
+  leaderboard refuses it a DP row. The classifier's own DP-SGD run is still calibrated and
+  recorded (its sigma, q and steps), so the runs compare with the DP sources at one grid.
 """
 
 from __future__ import annotations
@@ -39,8 +45,22 @@ def gan_meta(config, image_size: int, source: str) -> dict:
     }
 
 
+PUBLISHED = "mammo-synthetic-png"  # the dataset of study B's published synthetic set
+
+
 def check_gan_inputs(config, budget: PrivacyBudget, image_size: int) -> None:
     """Fail before any training on a GAN request that cannot be honoured."""
+    if (config.gan_source == "published") != bool(config.synthetic_root):
+        raise BenchError(
+            "gan_source=published and synthetic_root=DIR go together (study B's published "
+            f"synthetic set); got gan_source={config.gan_source}, "
+            f"synthetic_root={config.synthetic_root!r}"
+        )
+    if config.gan_source == "published":
+        if config.gan_checkpoint:
+            raise BenchError("gan_checkpoint is a generator; it excludes gan_source=published")
+        _published(config, image_size)  # a missing folder or too few patches fail here
+        return
     if config.gan_source == "private-dp" and not budget.is_private:
         raise BenchError(
             "gan_source=private-dp at eps=inf would train a non-private GAN on the private "
@@ -157,10 +177,55 @@ def _share_of(budget: PrivacyBudget, share: float) -> PrivacyBudget:
     return PrivacyBudget(budget.epsilon * share, budget.delta * share, budget.accountant)
 
 
+def _published(config, image_size: int) -> tuple[Split, str]:
+    """Study B's published set at the task's patch size, and the folder's content hash."""
+    from bench.datasets.loading import describe, load
+
+    root = Path(config.synthetic_root).expanduser()
+    data = load(PUBLISHED, root=root, shape=image_size)
+    per_class = config.n_synthetic // 2
+    counts = [int((data.labels == c).sum()) for c in (0, 1)]
+    if min(counts) < per_class:
+        raise BenchError(
+            f"synthetic_root {root} holds {counts[0]} benign and {counts[1]} malignant "
+            f"patches; n_synthetic={config.n_synthetic} needs {per_class} of each"
+        )
+    return Split(data.images, data.labels), describe(PUBLISHED, root)["root_content_hash"]
+
+
+def published(ctx, image_size: int, ledger) -> tuple[Split, dict]:
+    """``n_synthetic`` patches of study B's published set (half per class, drawn by the
+    cell's seed), recorded in the ledger as an unprotected access that voids epsilon."""
+    config = ctx.config
+    pool, digest = _published(config, image_size)
+    ledger.record_access(
+        "published synthetic set (study B's c-DCGAN)",
+        f"private training patients, through a GAN trained on them without DP "
+        f"({config.synthetic_root})",
+        "none: the GAN was trained without differential privacy; nothing trained on its "
+        "samples is differentially private with respect to the training patients",
+        voids_epsilon=True,
+    )
+    rng = np.random.default_rng(ctx.derive_seed("synthetic"))
+    per_class = config.n_synthetic // 2
+    chosen = np.concatenate(
+        [rng.choice(np.flatnonzero(pool.labels == c), per_class, replace=False) for c in (0, 1)]
+    )
+    meta = {
+        "source": "published",
+        "root": config.synthetic_root,
+        "key": digest,
+        "differentially_private": False,
+    }
+    return Split(pool.images[chosen], pool.labels[chosen]), meta
+
+
 def synthesize(ctx, view: MammoView, ledger, share: float | None) -> tuple[Split, dict]:
     """``n_synthetic`` patches, half per class, from the cell's generator, and its meta."""
     from generators.cgan import sample
 
+    if ctx.config.gan_source == "published":
+        return published(ctx, view.image_size, ledger)
     g, meta = generator(ctx, view, ledger, share)
     per_class = ctx.config.n_synthetic // 2
     images, labels = sample(g, per_class, seed=ctx.derive_seed("synthetic"))

@@ -34,7 +34,7 @@ def test_every_real_dataset_is_registered_with_its_metadata():
     real = [name for name in DATASETS if not DATASETS.get(name).builtin]
     assert set(real) == {
         *("ukbb", "acdc", "mnms", "sunnybrook"),
-        *("cbis-ddsm", "mammo-png", "vindr-mammo"),
+        *("cbis-ddsm", "mammo-png", "mammo-synthetic-png", "vindr-mammo"),
     }
     for name in real:
         spec = DATASETS.get(name)

@@ -75,6 +75,12 @@ def _phantoms(variant: str, n: int, size: int, seed: int) -> Split:
 
 def load_data(ctx) -> MammoData:
     """The splits of the cell's dataset at the sizes of its protocol settings."""
+    if ctx.public_dataset == NOT_PUBLIC:
+        raise DatasetError(
+            f"{NOT_PUBLIC} is not public data: its GAN was trained without DP on the "
+            "CBIS-DDSM training patients; use it as --set gan_source=published "
+            "synthetic_root=DIR (whose records claim no epsilon)"
+        )
     if ctx.dataset != "phantom-mammo":
         return _real(ctx)
     config = ctx.settings
@@ -93,6 +99,7 @@ def load_data(ctx) -> MammoData:
     )
 
 
+NOT_PUBLIC = "mammo-synthetic-png"  # study B's published synthetic set: a non-DP GAN's output
 MIN_TEST = 4  # the FID floor compares two halves of the test split, two patches at least
 
 

@@ -83,15 +83,36 @@ class MammoProtocol:
         return Scored(metrics, outputs, details)
 
     def risk(self, ctx: CellContext, ledger) -> dict[str, Any]:
-        """The risk of the last DP run (the classifier), earlier runs under ``runs``."""
+        """The risk of the last DP run (the classifier), earlier runs under ``runs``; an
+        unprotected access (study B's published synthetic set) is named as unbounded."""
         runs = ledger.runs
+        unbounded = _unbounded(ledger)
         if not runs:
-            return dict(NO_RISK)
-        *earlier, last = runs
-        risk = risk_of(ctx.settings, last)
-        if earlier:
-            risk["runs"] = [{"name": run["name"], **risk_of(ctx.settings, run)} for run in earlier]
+            risk = dict(NO_RISK)
+        else:
+            *earlier, last = runs
+            risk = risk_of(ctx.settings, last)
+            if earlier:
+                risk["runs"] = [{"name": r["name"], **risk_of(ctx.settings, r)} for r in earlier]
+        if unbounded:
+            risk["unbounded"] = {
+                "steps": unbounded,
+                "note": "read private data without DP: no bound covers them; the bounds above "
+                "cover the DP runs only",
+            }
         return risk
+
+
+def _unbounded(ledger) -> list[str]:
+    """Private-data steps other than the DP runs and the evaluation that had no protection."""
+    from bench.privacy.ledger import EVALUATION
+
+    runs = {run["name"] for run in ledger.runs}
+    return [
+        step["name"]
+        for step in ledger.privacy_block()["private_data_steps"]
+        if step["name"] not in runs | {EVALUATION} and step["protection"].startswith("none")
+    ]
 
 
 def _scores(ctx: CellContext, classifier, split: Split) -> np.ndarray:

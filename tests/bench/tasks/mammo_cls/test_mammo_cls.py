@@ -68,6 +68,7 @@ def test_every_record_is_within_its_budget(records):
         public = [step["name"] for step in privacy["public_data_steps"]]
         assert privacy["public_data_steps"][0]["data"] == "public split, without labels"
         assert ("malignancy-conditioned GAN training" in public) == (method != "dp-vit-real")
+        assert "unbounded" not in record["risk"]  # every private read is a DP run or scoring
 
 
 def test_metrics_and_dataset_block(records):
