@@ -105,15 +105,6 @@ def measure_volumes(evaluators, volumes: np.ndarray, spacing, device: str) -> di
     return {**measure(masks, spacing), "phase": evaluators.phase.predict(masks, spacing)}
 
 
-def control_metrics(measured: dict, attributes: np.ndarray, suffix: str = "") -> dict:
-    """Controllability of measured volumes against the requested raw ``attributes``."""
-    from bench.tasks.cardiac_ldm.controllability import controllability
-
-    quantities = {k: v for k, v in measured.items() if k != "phase"}
-    metrics = controllability(quantities, measured["phase"], attributes)
-    return {k + suffix: v for k, v in metrics.items()}
-
-
 def generate_checked(artifact, attributes: np.ndarray, seed: int, shape) -> np.ndarray:
     """The artifact's volumes for ``attributes``, checked: (n, D, H, W), finite, float32."""
     volumes = np.asarray(artifact.generate(np.array(attributes, copy=True), seed), np.float32)
@@ -181,9 +172,17 @@ def recompute_metrics(record: dict[str, Any]) -> dict[str, float]:
     a submission does not carry: they are the re-run's to check (``bench leaderboard
     verify``).
     """
+    return output_metrics(record["outputs"], int(record["dataset"]["test_volumes"]))
+
+
+def output_metrics(out: dict[str, Any], n: int) -> dict[str, float]:
+    """Controllability and diversity metrics of per-volume outputs for ``n`` test volumes.
+
+    The task computes the recorded metrics with this very function from the rounded
+    outputs it writes, so the leaderboard's recomputation is exact, not approximate.
+    """
     from bench.tasks.cardiac_ldm.controllability import controllability_of
 
-    out, n = record["outputs"], int(record["dataset"]["test_volumes"])
     if len(out["test_ids"]) != n:
         raise ValueError(f"outputs name {len(out['test_ids'])} test volumes, not {n}")
     a, b = (np.asarray(out["halves"][h], np.int64) for h in ("a", "b"))
