@@ -271,6 +271,9 @@ def train_cgan(
         name="cGAN discriminator training",
         share=share,
         noise_generator=generator,
+        # opacus's hooks without the work DP discards (bench.privacy.fast_hooks): the
+        # fastest per-sample path measured for this model (docs/performance.md)
+        grad_sample_mode="fast-hooks",
     )
     epochs = range(1, schedule.epochs + 1)
     desc = f"GAN training on {'private' if isinstance(data, PrivateData) else 'public'} data"

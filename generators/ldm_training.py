@@ -61,6 +61,9 @@ def train_denoiser(
         name=name,
         loader_generator=torch.Generator().manual_seed(seed),
         noise_generator=torch.Generator(device).manual_seed(seed + 1),
+        # opacus's hooks without the work DP discards (bench.privacy.fast_hooks): the
+        # fastest per-sample path measured for this model (docs/performance.md)
+        grad_sample_mode="fast-hooks",
     )
     return _run(training, schedule, diffusion, seed, device, progress, "private training")
 
