@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.errors import BenchError
 from bench.privacy.budget import PrivacyBudget
-from bench.tasks.mammo_cls.api import MammoView, Split
+from bench.tasks.mammo_cls.api import MammoView, Split, load_published_synthetic
 from classifiers.mammo.checkpoints import artifact_key, cached, file_key, load_checkpoint
 
 KIND = "cgan-generator"
@@ -43,9 +43,6 @@ def gan_meta(config, image_size: int, source: str) -> dict:
         "classes": 2,
         "source": source,
     }
-
-
-PUBLISHED = "mammo-synthetic-png"  # the dataset of study B's published synthetic set
 
 
 def check_gan_inputs(config, budget: PrivacyBudget, image_size: int) -> None:
@@ -179,10 +176,8 @@ def _share_of(budget: PrivacyBudget, share: float) -> PrivacyBudget:
 
 def _published(config, image_size: int) -> tuple[Split, str]:
     """Study B's published set at the task's patch size, and the folder's content hash."""
-    from bench.datasets.loading import describe, load
-
     root = Path(config.synthetic_root).expanduser()
-    data = load(PUBLISHED, root=root, shape=image_size)
+    data, digest = load_published_synthetic(root, image_size)
     per_class = config.n_synthetic // 2
     counts = [int((data.labels == c).sum()) for c in (0, 1)]
     if min(counts) < per_class:
@@ -190,7 +185,7 @@ def _published(config, image_size: int) -> tuple[Split, str]:
             f"synthetic_root {root} holds {counts[0]} benign and {counts[1]} malignant "
             f"patches; n_synthetic={config.n_synthetic} needs {per_class} of each"
         )
-    return Split(data.images, data.labels), describe(PUBLISHED, root)["root_content_hash"]
+    return data, digest
 
 
 def published(ctx, image_size: int, ledger) -> tuple[Split, dict]:

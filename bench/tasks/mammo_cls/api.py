@@ -84,3 +84,20 @@ class MammoArtifact:
     classifier: Classifier
     synthetic: Split | None = None
     info: dict[str, Any] = field(default_factory=dict)
+
+
+#: The dataset of study B's published synthetic set (``batch_<b>_<i>_{benign,malignant}.png``).
+PUBLISHED_SYNTHETIC = "mammo-synthetic-png"
+
+
+def load_published_synthetic(root, image_size: int) -> tuple[Split, str]:
+    """Study B's published synthetic patches under ``root`` at the task's patch size, and
+    the folder's content hash (for the record and the method's cache key).
+
+    The set was made by a GAN trained *without* DP on the training patients: a method
+    that trains on it must record that access in the ledger as one that voids epsilon.
+    """
+    from bench.datasets.loading import describe, load
+
+    data = load(PUBLISHED_SYNTHETIC, root=root, shape=image_size)
+    return Split(data.images, data.labels), describe(PUBLISHED_SYNTHETIC, root)["root_content_hash"]
