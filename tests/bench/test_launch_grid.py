@@ -61,7 +61,8 @@ def test_jobs_2_writes_the_records_of_jobs_1_spares_the_rest_of_a_failed_cell_an
     assert "6 cells to run, 2 jobs (as asked)" in capfd.readouterr().err
     failed = ["toy-method eps=10 seed=0", "toy-method eps=10 seed=1"]
     for result in (two, one):
-        assert sorted(s.cell.label for s in result.failed) == failed
+        errors = [f"{s.cell.label}: {s.error}" for s in result.failed]
+        assert sorted(s.cell.label for s in result.failed) == failed, errors
         assert all("toy failure" in s.error for s in result.failed)
     records = _records(tmp_path / "two")
     assert len(records) == 4 and records == _records(tmp_path / "one")
