@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -70,59 +69,11 @@ def shared_data() -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class ToyConfig:
-    """Config of the toy method: fails on purpose at a chosen epsilon."""
-
-    fail_at: float = -1.0
-    scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class ToySettings:
-    """The toy task's protocol: how many private rows it holds."""
-
-    rows: int = 4
-
-
-class ToyProtocol:
-    """An instant task: holds a few private rows, scores the method's number."""
-
-    def prepare(self, ctx, ledger):
-        import numpy as np
-
-        from bench.tasks.base import Prepared
-
-        rows = ledger.hold("toy rows", np.zeros((ctx.settings.rows, 1), np.float32))
-        return Prepared(view=rows, held=None, dataset={"name": ctx.dataset})
-
-    def score(self, ctx, prepared, artifact, ledger):
-        from bench.tasks.base import Scored
-
-        ledger.record_evaluation("toy test rows")
-        return Scored({"mse_mean": float(artifact)}, {"values": [float(artifact)]})
-
-    def risk(self, ctx, ledger):
-        return {}
-
-
-TOY_PROTOCOL = ToyProtocol()
-
-
-def _toy_run(ctx, view, ledger):
-    """One accounted release of the toy rows (q = 1, T = 1) through the ledger."""
-    if ctx.cell.epsilon == ctx.config.fail_at:
-        raise RuntimeError("toy failure")
-    mech = ledger.calibrated("toy release", view, sample_rate=1.0, steps=1, max_grad_norm=1.0)
-    if mech.accountant is not None:
-        mech.accountant.step(noise_multiplier=mech.sigma, sample_rate=1.0)
-    value = ctx.config.scale * (0 if math.isinf(ctx.cell.epsilon) else 1 / ctx.cell.epsilon)
-    return value + ctx.cell.seed
-
-
 @pytest.fixture(scope="session")
 def toy_task():
     """A registered task whose only method is instant; for runner and CLI plumbing tests."""
+    from fixtures.toy_task import ToyConfig, ToySettings, toy_run
+
     from bench.tasks import TASKS, load, register_method, register_task
     from bench.tasks.base import MethodSpec, TaskSpec
 
@@ -141,10 +92,10 @@ def toy_task():
                 default_methods=("toy-method",),
                 datasets=("phantom-mammo",),
                 privacy_unit="one toy",
-                protocol="tests.conftest:TOY_PROTOCOL",
+                protocol="fixtures.toy_task:TOY_PROTOCOL",
                 settings={p: ToySettings() for p in ("smoke", "small", "paper")},
             )
         )
         configs = {p: ToyConfig() for p in ("smoke", "small", "paper")}
-        register_method(MethodSpec("toy", "toy-method", "instant", configs, _toy_run))
+        register_method(MethodSpec("toy", "toy-method", "instant", configs, toy_run))
     return "toy"

@@ -215,7 +215,7 @@ def test_subsampled_monotone_and_non_private():
 @given(gammas, etas, st.integers(1, 3072), st.floats(0.01, 1.0), st.integers(1, 500))
 def test_subsampled_calibration_round_trip(gamma, eta, dim, q, steps):
     sigma = b.calibrate_sigma_mse_subsampled(gamma, eta, dim, 1.0, q, steps)
-    seen = 1 - (1 - q) ** steps
+    seen = -np.expm1(steps * np.log1p(-q)) if q < 1 else 1.0  # as the function computes it
     if gamma >= seen:
         assert sigma == 0.0
     else:
