@@ -129,9 +129,8 @@ def metric_problems(task: TaskSpec, record: dict[str, Any]) -> list[str]:
 
 def recompute_function(task: TaskSpec):
     """``recompute_metrics`` of the task's scoring module, or None for a task without one."""
-    package = task.protocol.partition(":")[0].rpartition(".")[0]
     try:
-        module = importlib.import_module(f"{package}.scoring")
+        module = importlib.import_module(f"{task.package}.scoring")
     except ImportError:
         return None
     return getattr(module, "recompute_metrics", None)

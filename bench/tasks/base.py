@@ -74,6 +74,11 @@ class TaskSpec:
     records_per_subject: int = 1
     readout: Readout | None = None
 
+    @property
+    def package(self) -> str:
+        """The task's subpackage (where its protocol, scoring and pinned data live)."""
+        return self.protocol.partition(":")[0].rpartition(".")[0]
+
     def load_protocol(self) -> TaskProtocol:
         """The task's protocol object (imports its module on first use)."""
         module, _, attr = self.protocol.partition(":")

@@ -23,6 +23,7 @@ import importlib.resources
 import json
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from bench.tasks.base import Cell, TaskSpec
@@ -40,14 +41,18 @@ def pin_key(dataset: dict[str, Any]) -> str:
 
 def pinned(task: TaskSpec) -> dict[str, dict[str, Any]]:
     """``{profile: {pin key: content hash}}`` of the task version (empty without a file)."""
-    package = task.protocol.partition(":")[0].rpartition(".")[0]
-    path = importlib.resources.files(package) / PIN_FILE
+    path = pin_file(task)
     if not path.is_file():
         return {}
     pins = json.loads(path.read_text())
     if pins.get("task_version") != task.version:
         return {}  # pins of another version pin nothing: regenerate them
     return pins["profiles"]
+
+
+def pin_file(task: TaskSpec) -> Path:
+    """Where the task's pins live: ``builtin_data.json`` in the task's subpackage."""
+    return Path(str(importlib.resources.files(task.package))) / PIN_FILE
 
 
 def pin_problems(task: TaskSpec, record: dict[str, Any]) -> list[str]:
@@ -120,17 +125,13 @@ def write_pins(task: TaskSpec, profiles: Iterable[str] = PINNED_PROFILES) -> str
     return json.dumps(content, indent=1, sort_keys=True) + "\n"
 
 
-def _nowhere():
+def _nowhere() -> Path:
     """An output folder that prepare never writes to (pins write no record)."""
-    from pathlib import Path
-
     return Path("/nonexistent/pinned-data")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Regenerate the pins of the named tasks (all by default) from the current code."""
-    from pathlib import Path
-
     from bench.tasks import TASKS, get_task
 
     parser = argparse.ArgumentParser(prog="python -m bench.tasks.pinned_data")
@@ -138,8 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     names = parser.parse_args(argv).tasks or list(TASKS)
     for name in names:
         task = get_task(name)
-        package = task.protocol.partition(":")[0].rpartition(".")[0]
-        path = Path(str(importlib.resources.files(package))) / PIN_FILE
+        path = pin_file(task)
         path.write_text(write_pins(task))
         print(f"{path}: pinned")
 

@@ -7,25 +7,16 @@ import math
 from pathlib import Path
 
 import pytest
+from fixtures.records import without_timings
 
 from bench.api import run
 from bench.runner import RunRequest
 from bench.tasks import get_task
 
-TIMINGS = ("wall_time_s", "stage_seconds", "seconds", "digest")  # as test_reproducibility
-
-
-def _without_timings(value):
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k not in TIMINGS}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
-
 
 def _records(out: Path) -> dict[str, dict]:
     return {
-        str(path.relative_to(out)): _without_timings(json.loads(path.read_text()))
+        str(path.relative_to(out)): without_timings(json.loads(path.read_text()))
         for path in sorted(out.rglob("seed=*.json"))
     }
 

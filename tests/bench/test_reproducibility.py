@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.records import without_timings
 
 CELLS = {
     # task: (method, the cache folder of one stage to drop for the partly warm run)
@@ -25,7 +26,6 @@ CELLS = {
     "recon-attack": ("prior-free-dpsgd", "calibration"),
 }
 # timings, and the digest over the record (timings included)
-TIMINGS = ("wall_time_s", "stage_seconds", "seconds", "digest")
 
 
 def _run(task: str, method: str, cache: Path, out: Path) -> dict:
@@ -37,15 +37,7 @@ def _run(task: str, method: str, cache: Path, out: Path) -> dict:
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     (path,) = out.rglob("seed=*.json")
-    return _without_timings(json.loads(path.read_text()))
-
-
-def _without_timings(value):
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k not in TIMINGS}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
+    return without_timings(json.loads(path.read_text()))
 
 
 @pytest.mark.integration

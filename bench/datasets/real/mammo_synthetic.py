@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bench.datasets.real import mammo_prep
-from bench.datasets.real.base import Index, Item, MammoSample
-from bench.datasets.real.io import read_png
+from bench.datasets.real.base import Index, Item
+from bench.datasets.real.mammo_png import MammoPngLoader
 from bench.datasets.types import Problem
 
 _NAME = re.compile(r"^batch_(?P<batch>\d+)_(?P<index>\d+)_(?P<kind>benign|malignant)\.png$")
@@ -37,11 +36,9 @@ def label_of(path: Path) -> int | None:
     return LABELS[match["kind"]] if match else None
 
 
-class MammoSyntheticLoader:
-    """Index and read the flat ``batch_*`` layout (see the module doc)."""
-
-    modality = "mammo"
-    preprocessing = mammo_prep.PREPROCESSING
+class MammoSyntheticLoader(MammoPngLoader):
+    """Index the flat ``batch_*`` layout (see the module doc); patches are read as
+    ``mammo-png``'s."""
 
     def index(self, root: Path, split: str) -> Index:
         index = Index()
@@ -57,10 +54,6 @@ class MammoSyntheticLoader:
         if not index.items and not index.problems:
             index.problems.append(Problem(str(root), "missing: batch_<b>_<i>_<class>.png patches"))
         return index
-
-    def read(self, item: Item, shape, problems: list[Problem], deep: bool = False) -> list:
-        patch = mammo_prep.resize_square(read_png(item.files[0]), shape)
-        return [MammoSample(patch, item.meta["label"], item.subject)]
 
 
 LOADER = MammoSyntheticLoader()
