@@ -108,6 +108,11 @@ class RunDisplay:
                 bar.close()
             self._write(f"{cell.label}: its worker process died; running it again")
 
+    def note(self, line: str) -> None:
+        """One line for the person watching, between the progress bars."""
+        with self.lock:
+            self._write(line)
+
     def close(self) -> None:
         with self.lock:
             for bar, _, _ in self.slots.values():

@@ -110,6 +110,13 @@ def _in_workers(request, cells, jobs, display) -> list[CellStatus]:
             pending = list(cells)
             while pending:  # one round per pool; a dead worker ends its pool's round
                 pending = _round(request, pending, jobs, context, events, display, statuses)
+                if pending and jobs > 1:
+                    # A worker dies mostly of memory (the kernel's OOM killer), and a
+                    # broken pool also stops the cells beside it: fewer at once leaves
+                    # each more memory, and at one job a death names its own cell.
+                    jobs = max(1, jobs // 2)
+                    display.note(f"a worker process died: running the rest with {jobs} "
+                                 f"job{'s' if jobs > 1 else ''} at once")  # fmt: skip
     finally:
         events.put(None)
         reader.join(timeout=5)

@@ -62,6 +62,26 @@ def test_jobs_2_writes_the_records_of_jobs_1_spares_the_rest_of_a_failed_cell_an
     assert "4 of 6 cells finished earlier, skipped" in capfd.readouterr().err
 
 
+@pytest.mark.slow  # three pools of spawned workers: ~35 s on 2 cores under load 6
+def test_a_dead_worker_halves_the_jobs_and_fails_only_its_own_cell(toy_task, tmp_path, capfd):
+    """A worker killed mid-cell (here: os._exit, as the OOM killer would) breaks the pool
+    and stops the cell beside it; the rest then run one at a time, so the cell that kills
+    its worker again is the one that fails, and every other cell is written."""
+    request = RunRequest(
+        "toy", (1.0, 10.0, math.inf), ("toy-method",), (0,), "smoke", "phantom-mammo",
+        tmp_path, overrides={"die_at": "10"},
+    )  # fmt: skip
+    result = run(request, jobs=2)
+    err = capfd.readouterr().err
+    assert "a worker process died: running the rest with 1 job at once" in err
+    assert [(s.cell.label, s.error) for s in result.failed] == [
+        ("toy-method eps=10 seed=0", "its worker process died twice (killed, or out of memory?)")
+    ]
+    assert sorted(_records(tmp_path)) == [
+        "toy@v1/toy-method/eps=1/seed=0.json", "toy@v1/toy-method/eps=inf/seed=0.json",
+    ]  # fmt: skip
+
+
 @pytest.mark.slow  # ~40 s idle, 3 min on 2 cores under load 14: spawned workers import torch
 def test_jobs_2_writes_the_records_of_jobs_1_on_real_cells(tmp_path):
     def request_of(out):
