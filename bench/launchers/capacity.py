@@ -43,6 +43,10 @@ class Figures:
 #: --jobs 2, loaded), and cold minus warm for the public parts. small: the
 #: grids of docs/performance.md (recon-attack 15 cells in 88 s, 1.3 GB; mammo-cls 3.1
 #: GiB) and issue 13's cold cardiac-ldm grid (public parts 1549 s, later cells ~260 s).
+#: cardiac-ldm small: the resident set of a dp-ldm-scratch DP cell sampled every 5 s
+#: (2026-12-01) stayed below 2.6 GB except while scoring MS-SSIM, whose 300 pairs at once
+#: took it to 14.7 GB (two such cells side by side were OOM-killed); MS-SSIM now scores a
+#: chunk of pairs at a time (0.16 GB for 300 pairs), hence 2.8 GB.
 MEASURED: dict[tuple[str, str], Figures] = {
     ("recon-attack", "smoke"): Figures(peak_gib=0.95, cell_s=1.0),
     ("mammo-cls", "smoke"): Figures(peak_gib=1.0, cell_s=8.5, public_s=60.0),

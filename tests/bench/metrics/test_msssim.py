@@ -49,3 +49,18 @@ def test_factor_takes_every_side_above_160():
     assert [upsampling_factor(s) for s in (96, 80, 40, 160, 161, 16)] == [2, 4, 8, 2, 1, 16]
     with pytest.raises(ValueError, match="sides > 160"):
         ms_ssim_2d(*_pair((2, 160, 200)))
+
+
+def test_chunks_of_pairs_change_no_bit(monkeypatch):
+    """Pairs are scored a chunk at a time to bound memory (all 300 pairs of a cardiac cell
+    at once took 12 GB); a pair's score must not depend on its chunk."""
+    from bench.metrics import msssim
+
+    rng = np.random.default_rng(1)
+    a = rng.random((7, 2, 24, 20))
+    b = np.clip(a + 0.3 * rng.standard_normal(a.shape), 0, 1)
+    whole = ms_ssim_volumes(a, b)
+    monkeypatch.setattr(msssim, "CHUNK_VOXELS", 1)  # one pair per chunk
+    assert np.array_equal(ms_ssim_volumes(a, b), whole)
+    monkeypatch.setattr(msssim, "CHUNK_VOXELS", 3 * 2 * 24 * 20 * 8**2)  # 3, 3, then 1
+    assert np.array_equal(ms_ssim_volumes(a, b), whole)
