@@ -60,6 +60,11 @@ CALCULATOR_MAX_PRV_POINTS = 2**21
 #: Largest target PRV calibration accepts (up front: the bisection would visit sigmas
 #: whose grid exceeds MAX_PRV_LOSS); RDP calibrates any target.
 MAX_PRV_TARGET = 500.0
+#: Largest target RDP calibration accepts. opacus's bisection stops within 0.01 of the
+#: target, so a huge target needs a relative precision of 1e-11 and more: epsilon 1e9 ran
+#: past 60 s (hundreds of calls); 1e5 took 22 calls, 16 s on 2 busy cores; 1000 took 9.
+#: An epsilon above 1000 bounds the likelihood ratio by e^1000: no guarantee at all.
+MAX_RDP_TARGET = 1000.0
 
 
 #: RDP orders added to opacus's, which stop at 63 and so floor a tiny epsilon near 0.1
@@ -349,6 +354,12 @@ def check_calibratable(epsilon: float, accountant: str) -> None:
             f"({MAX_PRV_TARGET:g}: its grid would reach privacy losses where opacus's "
             "discretization fails); use --accountant rdp, or a smaller epsilon"
         )
+    if accountant == "rdp" and math.isfinite(epsilon) and epsilon > MAX_RDP_TARGET:
+        raise AccountingError(
+            f"epsilon {epsilon:g} is above what RDP calibration supports "
+            f"({MAX_RDP_TARGET:g}: such an epsilon guarantees nothing, and bisecting to "
+            "within 0.01 of it takes hundreds of accountant calls); use a smaller epsilon"
+        )
 
 
 def _read_cached(path, budget: PrivacyBudget, sample_rate: float, steps: int):
@@ -461,6 +472,46 @@ def _anchored_surrogate(clt, budget: PrivacyBudget, sample_rate: float, steps: i
     return surrogate if anchors else clt
 
 
+def _check_calculator_grid(surrogate, budget, sample_rate, steps, max_points) -> None:
+    """Refuse up front a calibration whose answer needs a PRV grid above ``max_points``.
+
+    The anchored surrogate's walk ends close to the answer, where the exact calls are
+    made; a grid above the limit there would be refused at the first of them anyway,
+    after the calls farther out (epsilon 300, q 0.01, T 100: 14 s on busy cores).
+    """
+    from bench.privacy.bisection import BudgetTooLow, opacus_walk
+
+    try:
+        sigma, _ = opacus_walk(surrogate, budget.epsilon, CALIBRATION_TOLERANCE)
+    except BudgetTooLow:
+        return
+    size = _grid_points(sigma, sample_rate, steps, budget.delta)
+    if size > max_points:
+        raise AccountingError(
+            f"cannot calibrate epsilon {budget.epsilon:g} with the PRV accountant: its sigma "
+            f"(about {sigma:.4g}, q {sample_rate:g}, T {steps}) needs a grid of {size:.3g} "
+            f"points, above the calculator's calibration limit of {max_points:.3g} (3 to 10 "
+            "such calls: a minute or more, over a GB); use --accountant rdp (about a "
+            "second), or a smaller epsilon"
+        )
+
+
+def _grid_points(sigma: float, sample_rate: float, steps: int, delta: float) -> float:
+    """The size of opacus's PRV grid for one run (its RDP-based domain: no array)."""
+    import numpy as np
+
+    from bench.privacy.opacus_light import accountants
+
+    acc = accountants()[0]()
+    prv = sys.modules[type(acc).__module__]
+    try:
+        with quiet_accountant(), np.errstate(all="ignore"):
+            prvs = [prv.PoissonSubsampledGaussianPRV(sample_rate, sigma)]
+            return acc._get_domain(prvs, [steps], PRV_EPS_ERROR, delta / 1000).size
+    except (OverflowError, ValueError, RuntimeError):
+        return math.inf
+
+
 def _coarse_prv_epsilon(sigma: float, sample_rate: float, steps: int, delta: float):
     """opacus's PRV estimate + PRV_EPS_ERROR on a grid of eps_error ANCHOR_EPS_ERROR, or
     ``None`` when that grid is too large or the accountant fails (a guess, never reported)."""
@@ -518,6 +569,8 @@ def _solve(
     surrogate = _clt_surrogate(sample_rate, steps, delta)
     if name == "prv":
         surrogate = _anchored_surrogate(surrogate, budget, sample_rate, steps)
+        if max_points is not None:
+            _check_calculator_grid(surrogate, budget, sample_rate, steps, max_points)
     try:
         sigma = search(exact, budget.epsilon, CALIBRATION_TOLERANCE, surrogate)
         return sigma, exact(sigma)

@@ -44,6 +44,8 @@ MECH = ["--sample-rate", "0.01", "--steps", "100"]
         (["--epsilon", "inf"], "non-private case"),
         (["--epsilon", "1000", "--sample-rate", "0.1", "--steps", "30"], "above what PRV"),
         (["--epsilon", "1e9", "--sample-rate", "0.01", "--steps", "10000"], "above what PRV"),
+        (["--epsilon", "1e9", *MECH, "--accountant", "rdp"], "above what RDP"),  # ran > 60 s
+        (["--epsilon", "300", *MECH], "calculator's calibration limit"),  # was 37 s, 1.2 GB
         (["--epsilon", "300", "--sample-rate", "0.01", "--steps", "10000"], "needs a grid"),
         (["--sigma", "0.05", *MECH], "needs a grid of"),
         (["--sigma", "1", "--sample-rate", "1", "--steps", "1000000000"], "needs a grid"),
