@@ -2,40 +2,37 @@
 
 One module per subcommand, each with ``add_parser(subparsers)`` and ``main(args)``.
 User errors print one line and exit with status 2; nothing heavy is imported until a
-subcommand needs it, so ``bench --help`` and ``bench list`` start fast.
+subcommand needs it, so ``bench --help`` and ``bench list`` start fast. The calculator
+subcommands (:data:`LIGHT`) go further: named first, only their own parser is built, so
+that the other subcommands' modules (pydantic, the task registry, the datasets, which
+their parsers need for choices and help) are not imported at all.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 
 from bench import __version__
-from bench.cli import (
-    audit_cmd,
-    compare_cmd,
-    data_cmd,
-    leaderboard_cmd,
-    list_cmd,
-    privacy_cmd,
-    risk_cmd,
-    run_cmd,
-    show_cmd,
-)
 from bench.errors import BenchError
 
+#: The subcommands' modules (in bench.cli), in the order ``bench --help`` lists them.
 SUBCOMMANDS = (
-    list_cmd,
-    run_cmd,
-    show_cmd,
-    privacy_cmd,
-    risk_cmd,
-    data_cmd,
-    leaderboard_cmd,
-    compare_cmd,
-    audit_cmd,
+    "list_cmd",
+    "run_cmd",
+    "show_cmd",
+    "privacy_cmd",
+    "risk_cmd",
+    "data_cmd",
+    "leaderboard_cmd",
+    "compare_cmd",
+    "audit_cmd",
 )
+#: Subcommands whose parser is built alone when the command line names them (the
+#: calculator: its answer should take a fraction of a second, imports included).
+LIGHT = {"privacy": "privacy_cmd", "risk": "risk_cmd"}
 EPILOG = """examples:
   bench list
   bench run --task recon-attack --eps 1,10,inf
@@ -56,7 +53,8 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The ``bench`` parser; ``only`` (module names) restricts the subcommands it knows."""
     parser = OneLineParser(
         prog="bench",
         description="PrivMedBench: privacy-preserving deep learning benchmarks "
@@ -69,14 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser
     )
-    for module in SUBCOMMANDS:
+    for name in only or SUBCOMMANDS:
+        module = importlib.import_module(f"bench.cli.{name}")
         module.add_parser(sub).set_defaults(handler=module.main)
     return parser
 
 
+def _light_command(argv: list[str]) -> tuple[str, ...] | None:
+    """``(module,)`` when ``argv`` names a :data:`LIGHT` subcommand before any other
+    top-level token than ``-v`` (so ``bench --help`` and ``bench -h risk`` still list
+    every subcommand), else ``None``."""
+    for token in argv:
+        if token not in ("-v", "--verbose"):
+            return (LIGHT[token],) if token in LIGHT else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bench`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_light_command(argv)).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

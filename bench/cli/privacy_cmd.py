@@ -72,6 +72,7 @@ def solve_mechanism(args: argparse.Namespace) -> dict:
     mechanism (a PRV grid too large, say); the reported accountant failing is an error.
     """
     from bench.privacy.accounting import (
+        CALCULATOR_MAX_PRV_POINTS,
         calibrate,
         check_mechanism,
         compute_epsilon,
@@ -90,7 +91,8 @@ def solve_mechanism(args: argparse.Namespace) -> dict:
             raise BenchError(
                 "--epsilon inf is the non-private case: sigma = 0, nothing to calibrate"
             )
-        cal = calibrate(budget, args.sample_rate, args.steps)
+        # the calculator answers in seconds: no calibration over multi-million-point grids
+        cal = calibrate(budget, args.sample_rate, args.steps, max_points=CALCULATOR_MAX_PRV_POINTS)
         sigma, eps = cal.sigma, cal.epsilon
         cross, note = cal.cross_check_epsilon, cal.cross_check_note
     else:

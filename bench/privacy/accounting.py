@@ -50,9 +50,21 @@ MAX_PRV_POINTS = 2**23
 #: significantly"; L = 1479 (q 0.1, T 30): epsilon inf after seconds. Such an L means an
 #: epsilon in the hundreds; L = 1101 still worked (epsilon 580) but is refused too.
 MAX_PRV_LOSS = 1000.0
+#: Largest PRV grid per accountant call when the *calculator* calibrates (``bench
+#: privacy --epsilon``, ``bench risk --epsilon``). Calibration makes 3 to 10 calls near the
+#: answer; at 2.8M-4.7M points each (epsilon 300, q 0.01, T 100) that took 37 s and 1.2 GB
+#: on 2 busy cores, so the calculator stops at 2M points (about 1-2 s a call) and says to
+#: use RDP; 0.78M serve (epsilon 8, q 0.01, T 1e4). A training run's calibration (the
+#: ledger) is bounded by MAX_PRV_POINTS only, so no cell's sigma changes.
+CALCULATOR_MAX_PRV_POINTS = 2**21
 #: Largest target PRV calibration accepts (up front: the bisection would visit sigmas
 #: whose grid exceeds MAX_PRV_LOSS); RDP calibrates any target.
 MAX_PRV_TARGET = 500.0
+#: Largest target RDP calibration accepts. opacus's bisection stops within 0.01 of the
+#: target, so a huge target needs a relative precision of 1e-11 and more: epsilon 1e9 ran
+#: past 60 s (hundreds of calls); 1e5 took 22 calls, 16 s on 2 busy cores; 1000 took 9.
+#: An epsilon above 1000 bounds the likelihood ratio by e^1000: no guarantee at all.
+MAX_RDP_TARGET = 1000.0
 
 
 #: RDP orders added to opacus's, which stop at 63 and so floor a tiny epsilon near 0.1
@@ -147,17 +159,18 @@ def _describe(history: Sequence[Run], delta: float) -> str:
     return f"({runs}; delta {delta:g})"
 
 
-def _prv_epsilon(history: Sequence[Run], delta: float) -> float:
-    """opacus's ``PRVAccountant.get_epsilon``, refusing a grid above MAX_PRV_POINTS first.
+def _prv_epsilon(history: Sequence[Run], delta: float, max_points: int | None = None) -> float:
+    """opacus's ``PRVAccountant.get_epsilon``, refusing a grid above MAX_PRV_POINTS first
+    (or above ``max_points``, the calculator's calibration limit, when given).
 
-    The steps of opacus's ``get_epsilon`` and ``_get_dprv`` (same calls, same order), split
+    The steps of opacus's ``get_epsilon`` and ``_get_dprv`` (same calls, same numbers), split
     so that the grid's size is known before any array is allocated.
     """
     import numpy as np
 
-    from bench.privacy.opacus_light import accountants
+    from bench.privacy import opacus_light
 
-    acc = accountants()[0]()
+    acc = opacus_light.accountants()[0]()
     prv = sys.modules[type(acc).__module__]
     delta_error = delta / 1000
     prvs = [prv.PoissonSubsampledGaussianPRV(q, s) for s, q, _ in history]
@@ -183,11 +196,24 @@ def _prv_epsilon(history: Sequence[Run], delta: float) -> float:
             f"points (limit {MAX_PRV_POINTS:.3g}: memory, minutes): epsilon is far outside "
             "the useful range (a tiny sigma or a large q T); the RDP accountant still answers"
         )
+    if max_points is not None and size > max_points:
+        raise AccountingError(
+            f"PRV accounting of {_describe(history, delta)} needs a grid of {size:.3g} points, "
+            f"above the calculator's calibration limit of {max_points:.3g} (calibration makes "
+            "3 to 10 such calls: a minute or more, over a GB)"
+        )
     try:
         tprvs = [prv.TruncatedPrivacyRandomVariable(p, domain.t_min, domain.t_max) for p in prvs]
-        dprv = prv.compose_heterogeneous(
-            dprvs=[prv.discretize(t, domain) for t in tprvs], num_self_compositions=steps
-        )
+        prvs_module = sys.modules.get(f"{opacus_light.PACKAGE}.analysis.prv.prvs")
+        if prv.__name__.startswith(opacus_light.PACKAGE) and prvs_module is not None:
+            # opacus's discretize + compose, the FFT overlapping the mean (same numbers)
+            dprv = opacus_light.discretize_and_compose(
+                tprvs, domain, steps, prvs_module.DiscretePRV
+            )
+        else:  # opacus itself (another layout): its own functions
+            dprv = prv.compose_heterogeneous(
+                dprvs=[prv.discretize(t, domain) for t in tprvs], num_self_compositions=steps
+            )
         epsilon = float(dprv.compute_epsilon(delta, delta_error, PRV_EPS_ERROR)[2])
     except (RuntimeError, ValueError, FloatingPointError, MemoryError) as exc:
         raise AccountingError(
@@ -200,8 +226,12 @@ def _prv_epsilon(history: Sequence[Run], delta: float) -> float:
     return epsilon
 
 
-def epsilon_of_history(history: Sequence[Run], delta: float, accountant: str) -> float:
+def epsilon_of_history(
+    history: Sequence[Run], delta: float, accountant: str, *, max_points: int | None = None
+) -> float:
     """Epsilon of a composition of subsampled Gaussian runs (e.g. GAN then classifier).
+
+    ``max_points``: a PRV grid limit below MAX_PRV_POINTS (the calculator's calibration).
 
     Raises:
         AccountingError: when the accountant cannot account the history (PRV grid too
@@ -217,18 +247,25 @@ def epsilon_of_history(history: Sequence[Run], delta: float, accountant: str) ->
     runs = [(float(s), float(q), int(t)) for s, q, t in history]
     with quiet_accountant():
         if accountant == "prv":
-            return _prv_epsilon(runs, delta)
+            return _prv_epsilon(runs, delta, max_points)
         acc = _light_accountant("rdp")
         acc.history = runs
         return float(acc.get_epsilon(delta=delta))
 
 
 def compute_epsilon(
-    sigma: float, sample_rate: float, steps: int, delta: float, accountant: str = "prv"
+    sigma: float,
+    sample_rate: float,
+    steps: int,
+    delta: float,
+    accountant: str = "prv",
+    *,
+    max_points: int | None = None,
 ) -> float:
     """Epsilon of ``steps`` Poisson-subsampled Gaussian steps at noise multiplier ``sigma``."""
     check_mechanism(sigma, sample_rate, steps, delta)
-    return epsilon_of_history([(sigma, sample_rate, steps)], delta, accountant)
+    history = [(sigma, sample_rate, steps)]
+    return epsilon_of_history(history, delta, accountant, max_points=max_points)
 
 
 @dataclass(frozen=True)
@@ -255,8 +292,14 @@ class Calibration:
         return other_accountant(self.budget.accountant)
 
 
-def calibrate(budget: PrivacyBudget, sample_rate: float, steps: int) -> Calibration:
+def calibrate(
+    budget: PrivacyBudget, sample_rate: float, steps: int, *, max_points: int | None = None
+) -> Calibration:
     """Calibrate the noise multiplier so that the accountant's epsilon is <= the target.
+
+    ``max_points`` (the calculator passes :data:`CALCULATOR_MAX_PRV_POINTS`) refuses, with
+    an :class:`AccountingError`, a calibration whose PRV grids would be larger; the sigma of
+    one that stays below is the same as without it.
 
     The non-private budget (epsilon = inf) gives sigma = 0. Results are cached; a cached
     entry is used only when it matches the cache index, parses, and its sigma still gives
@@ -271,7 +314,7 @@ def calibrate(budget: PrivacyBudget, sample_rate: float, steps: int) -> Calibrat
         cached = _read_cached(path, budget, sample_rate, steps)
         if cached is not None:
             return cached
-    sigma, epsilon = _solve(budget, sample_rate, steps)
+    sigma, epsilon = _solve(budget, sample_rate, steps, max_points)
     if epsilon > budget.epsilon:  # the guarantee must hold, whatever the solver did
         raise BenchError(f"calibration failed: epsilon {epsilon} exceeds target {budget.epsilon}")
     cross, note = cross_check(sigma, sample_rate, steps, budget.delta, budget.accountant)
@@ -311,6 +354,12 @@ def check_calibratable(epsilon: float, accountant: str) -> None:
             f"({MAX_PRV_TARGET:g}: its grid would reach privacy losses where opacus's "
             "discretization fails); use --accountant rdp, or a smaller epsilon"
         )
+    if accountant == "rdp" and math.isfinite(epsilon) and epsilon > MAX_RDP_TARGET:
+        raise AccountingError(
+            f"epsilon {epsilon:g} is above what RDP calibration supports "
+            f"({MAX_RDP_TARGET:g}: such an epsilon guarantees nothing, and bisecting to "
+            "within 0.01 of it takes hundreds of accountant calls); use a smaller epsilon"
+        )
 
 
 def _read_cached(path, budget: PrivacyBudget, sample_rate: float, steps: int):
@@ -347,7 +396,9 @@ def _clt_surrogate(sample_rate: float, steps: int, delta: float):
     Only a guess (the CLT under-reports for small q T); every decision it suggests is
     checked against the accountant (:mod:`bench.privacy.bisection`).
     """
-    from scipy.special import log_ndtr
+    from bench.privacy.scipy_light import special
+
+    log_ndtr = special.log_ndtr  # scipy.special's ufunc, without importing scipy.special
 
     def gdp_delta(eps, mu):
         log_a = log_ndtr(-eps / mu + mu / 2)
@@ -374,6 +425,119 @@ def _clt_surrogate(sample_rate: float, steps: int, delta: float):
     return epsilon
 
 
+#: The PRV accountant's eps_error for the surrogate's anchor: a grid 10x coarser than the
+#: reported one's (0.3 s instead of 1-1.3 s at q 0.01, T 1e4 on busy cores), whose
+#: estimate was within 0.0005 of the reported epsilon there.
+ANCHOR_EPS_ERROR = 0.1
+#: Largest coarse grid the anchor computes (else the CLT surrogate is used unscaled).
+MAX_ANCHOR_POINTS = 2**20
+
+
+#: Coarse anchors at most, and how close (relative sigma) a walk's answer must come to
+#: an anchor to stop adding them.
+MAX_ANCHORS = 2
+ANCHOR_SETTLED = 0.005
+
+
+def _anchored_surrogate(clt, budget: PrivacyBudget, sample_rate: float, steps: int):
+    """The CLT surrogate corrected by coarse PRV epsilons at the answers of guessed walks.
+
+    Only a better guess: the CLT under-reports, so the first accountant call of a PRV
+    calibration used to land off the answer and serve only to scale the guesses (one of
+    four calls at epsilon 8, q 0.01, T 1e4). A PRV estimate on a 10x coarser grid does
+    that for about a quarter of the price: at the CLT walk's answer, then (once more, when
+    the corrected walk ends elsewhere) at the corrected walk's answer, and the guesses
+    interpolate those estimates (:func:`bench.privacy.bisection.guess`). The exact calls
+    then land where the walk needs them (3 at epsilon 8, q 0.01, T 1e4). Every decision is
+    still the accountant's; a failure here leaves the CLT surrogate as it is.
+    """
+    from bench.privacy.bisection import BudgetTooLow, guess, opacus_walk
+
+    anchors: dict[float, float] = {}
+
+    def surrogate(sigma):
+        return guess(sigma, anchors, clt)
+
+    try:
+        for _ in range(MAX_ANCHORS):
+            sigma, _ = opacus_walk(surrogate, budget.epsilon, CALIBRATION_TOLERANCE)
+            if any(abs(sigma - s) <= ANCHOR_SETTLED * s for s in anchors):
+                break
+            coarse = _coarse_prv_epsilon(sigma, sample_rate, steps, budget.delta)
+            if coarse is None:
+                break
+            anchors[sigma] = coarse
+    except (BudgetTooLow, ArithmeticError, ValueError, RuntimeError, MemoryError):
+        pass
+    return surrogate if anchors else clt
+
+
+def _check_calculator_grid(surrogate, budget, sample_rate, steps, max_points) -> None:
+    """Refuse up front a calibration whose answer needs a PRV grid above ``max_points``.
+
+    The anchored surrogate's walk ends close to the answer, where the exact calls are
+    made; a grid above the limit there would be refused at the first of them anyway,
+    after the calls farther out (epsilon 300, q 0.01, T 100: 14 s on busy cores).
+    """
+    from bench.privacy.bisection import BudgetTooLow, opacus_walk
+
+    try:
+        sigma, _ = opacus_walk(surrogate, budget.epsilon, CALIBRATION_TOLERANCE)
+    except BudgetTooLow:
+        return
+    size = _grid_points(sigma, sample_rate, steps, budget.delta)
+    if size > max_points:
+        raise AccountingError(
+            f"cannot calibrate epsilon {budget.epsilon:g} with the PRV accountant: its sigma "
+            f"(about {sigma:.4g}, q {sample_rate:g}, T {steps}) needs a grid of {size:.3g} "
+            f"points, above the calculator's calibration limit of {max_points:.3g} (3 to 10 "
+            "such calls: a minute or more, over a GB); use --accountant rdp (about a "
+            "second), or a smaller epsilon"
+        )
+
+
+def _grid_points(sigma: float, sample_rate: float, steps: int, delta: float) -> float:
+    """The size of opacus's PRV grid for one run (its RDP-based domain: no array)."""
+    import numpy as np
+
+    from bench.privacy.opacus_light import accountants
+
+    acc = accountants()[0]()
+    prv = sys.modules[type(acc).__module__]
+    try:
+        with quiet_accountant(), np.errstate(all="ignore"):
+            prvs = [prv.PoissonSubsampledGaussianPRV(sample_rate, sigma)]
+            return acc._get_domain(prvs, [steps], PRV_EPS_ERROR, delta / 1000).size
+    except (OverflowError, ValueError, RuntimeError):
+        return math.inf
+
+
+def _coarse_prv_epsilon(sigma: float, sample_rate: float, steps: int, delta: float):
+    """opacus's PRV estimate + PRV_EPS_ERROR on a grid of eps_error ANCHOR_EPS_ERROR, or
+    ``None`` when that grid is too large or the accountant fails (a guess, never reported)."""
+    import numpy as np
+
+    from bench.privacy.opacus_light import accountants
+
+    acc = accountants()[0]()
+    acc.history = [(sigma, sample_rate, steps)]
+    prv = sys.modules[type(acc).__module__]
+    delta_error = delta / 1000
+    try:
+        with quiet_accountant(), warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            prvs = [prv.PoissonSubsampledGaussianPRV(sample_rate, sigma)]
+            domain = acc._get_domain(prvs, [steps], ANCHOR_EPS_ERROR, delta_error)
+            if not (domain.size <= MAX_ANCHOR_POINTS and domain.t_max <= MAX_PRV_LOSS):
+                return None
+            dprv = acc._get_dprv(eps_error=ANCHOR_EPS_ERROR, delta_error=delta_error)
+            estimate = float(dprv.compute_epsilon(delta, delta_error, ANCHOR_EPS_ERROR)[1])
+    except (ArithmeticError, ValueError, RuntimeError, MemoryError):
+        return None
+    coarse = estimate + PRV_EPS_ERROR  # the reported epsilon is the estimate + its error
+    return coarse if 0 < coarse < math.inf else None
+
+
 def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
     """The uncached calibration: opacus's bisection to within the tolerance below target.
 
@@ -383,7 +547,9 @@ def solve_sigma(budget: PrivacyBudget, sample_rate: float, steps: int) -> float:
     return _solve(budget, sample_rate, steps)[0]
 
 
-def _solve(budget: PrivacyBudget, sample_rate: float, steps: int) -> tuple[float, float]:
+def _solve(
+    budget: PrivacyBudget, sample_rate: float, steps: int, max_points: int | None = None
+) -> tuple[float, float]:
     """:func:`solve_sigma`'s sigma and the accountant's epsilon of it (computed by the
     search, which always computes the point it returns; not recomputed)."""
     from bench.privacy.bisection import BudgetTooLow, search
@@ -395,10 +561,16 @@ def _solve(budget: PrivacyBudget, sample_rate: float, steps: int) -> tuple[float
 
     def exact(sigma):
         if sigma not in memo:
-            memo[sigma] = compute_epsilon(sigma, sample_rate, steps, delta, name)
+            memo[sigma] = compute_epsilon(
+                sigma, sample_rate, steps, delta, name, max_points=max_points
+            )
         return memo[sigma]
 
     surrogate = _clt_surrogate(sample_rate, steps, delta)
+    if name == "prv":
+        surrogate = _anchored_surrogate(surrogate, budget, sample_rate, steps)
+        if max_points is not None:
+            _check_calculator_grid(surrogate, budget, sample_rate, steps, max_points)
     try:
         sigma = search(exact, budget.epsilon, CALIBRATION_TOLERANCE, surrogate)
         return sigma, exact(sigma)
@@ -411,8 +583,10 @@ def _solve(budget: PrivacyBudget, sample_rate: float, steps: int) -> tuple[float
             + (f" (PRV adds its error bound {PRV_EPS_ERROR})" if name == "prv" else "")
         ) from None
     except AccountingError as exc:
+        hint = "; use --accountant rdp (about a second), or a smaller epsilon"
         raise AccountingError(
             f"cannot calibrate epsilon {budget.epsilon:g} with the {name.upper()} accountant: {exc}"
+            + (hint if max_points is not None and "calibration limit" in str(exc) else "")
         ) from None
 
 

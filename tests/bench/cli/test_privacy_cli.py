@@ -44,6 +44,8 @@ MECH = ["--sample-rate", "0.01", "--steps", "100"]
         (["--epsilon", "inf"], "non-private case"),
         (["--epsilon", "1000", "--sample-rate", "0.1", "--steps", "30"], "above what PRV"),
         (["--epsilon", "1e9", "--sample-rate", "0.01", "--steps", "10000"], "above what PRV"),
+        (["--epsilon", "1e9", *MECH, "--accountant", "rdp"], "above what RDP"),  # ran > 60 s
+        (["--epsilon", "300", *MECH], "calculator's calibration limit"),  # was 37 s, 1.2 GB
         (["--epsilon", "300", "--sample-rate", "0.01", "--steps", "10000"], "needs a grid"),
         (["--sigma", "0.05", *MECH], "needs a grid of"),
         (["--sigma", "1", "--sample-rate", "1", "--steps", "1000000000"], "needs a grid"),
@@ -69,3 +71,20 @@ def test_a_normal_answer_has_no_note(capsys):
     values = json.loads(out)
     assert code == 0 and values["cross_check"]["epsilon"] > values["epsilon"] > 0
     assert "note" not in values["cross_check"]
+
+
+def test_the_calculator_builds_only_its_own_parser():
+    from bench.cli import _light_command
+
+    assert _light_command(["privacy", "--sigma", "1"]) == ("privacy_cmd",)
+    assert _light_command(["-v", "risk", "--sigma", "1"]) == ("risk_cmd",)
+    assert _light_command(["-h", "privacy"]) is None  # the full help
+    assert _light_command(["run", "--task", "toy"]) is None
+    assert _light_command([]) is None
+
+
+def test_the_top_level_help_still_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        main(["-h", "privacy"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("privacy", "risk", "leaderboard", "audit"))

@@ -124,3 +124,16 @@ def test_garbage_in_the_cache_names_the_file_and_is_rebuilt(fresh_cache, reindex
     with caplog.at_level(logging.WARNING, logger="bench.cache"):
         assert calibrate(BUDGET, 0.1, 100) == cal
     assert len([r for r in caplog.records if str(path) in r.getMessage()]) == 1
+
+
+def test_the_calculators_grid_limit_refuses_before_any_grid():
+    # bench privacy --epsilon 300 --sample-rate 0.01 --steps 100 took 37 s and 1.2 GB
+    with pytest.raises(AccountingError, match="calculator's calibration limit") as info:
+        calibrate(PrivacyBudget(8.0, 1e-5, "prv"), 0.1, 10, max_points=1000)
+    assert "use --accountant rdp" in str(info.value)
+
+
+def test_the_calculators_grid_limit_keeps_the_sigma_it_allows():
+    budget = PrivacyBudget(10.0, 1e-5, "prv")  # a board cell's sigma (test_opacus_light)
+    limited = accounting._solve(budget, 1.0, 1, accounting.CALCULATOR_MAX_PRV_POINTS)
+    assert limited[0] == 0.50048828125

@@ -44,3 +44,19 @@ def test_budget_too_low_names_the_last_sigma():
     with pytest.raises(BudgetTooLow) as info:
         search(lambda s: 0.01 + 1 / s, 1e-9, 0.01)
     assert info.value.sigma == 655360
+
+
+def test_the_anchored_surrogate_leaves_only_the_walks_own_points(monkeypatch):
+    # near the answer opacus's walk needs three epsilons no other point implies; with the
+    # coarse-PRV anchors the calibration computes those three and no other
+    from bench.privacy import accounting
+    from bench.privacy.budget import PrivacyBudget
+
+    calls = []
+    exact = accounting.compute_epsilon
+    monkeypatch.setattr(
+        accounting, "compute_epsilon", lambda *a, **k: calls.append(a[0]) or exact(*a, **k)
+    )
+    sigma, _ = accounting._solve(PrivacyBudget(1.0, 1e-5, "prv"), 1.0, 1)
+    assert sigma == 3.7890625  # the board's (test_opacus_light)
+    assert len(calls) == 3  # (_solve reads the returned one back from its memo)

@@ -63,9 +63,15 @@ def test_calibration_equals_opacus_get_noise_multiplier(eps, q, steps, accountan
 
 
 def test_the_calculator_imports_neither_torch_nor_opacus(tmp_path):
+    # bench privacy imports no scipy package either (scipy.special, integrate, fft: about
+    # 0.6 s; their compiled routines give the numbers) nor the other subcommands' modules
     code = (
         "import sys; from bench.cli import main\n"
         "main(['privacy', '--sigma', '1', '--sample-rate', '0.1', '--steps', '10', '--json'])\n"
+        "heavy = ('scipy.special', 'scipy.integrate', 'scipy.fft', 'scipy.signal', 'scipy.stats',"
+        " 'scipy.optimize', 'pydantic', 'bench.config', 'bench.datasets', 'bench.tasks')\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(heavy))\n"
+        "assert not bad, bad\n"
         "main(['risk', '--sigma', '1', '--dim', '4', '--json'])\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'opacus'))\n"
         "assert not bad, bad"
@@ -73,3 +79,25 @@ def test_the_calculator_imports_neither_torch_nor_opacus(tmp_path):
     env = {"PRIVMEDBENCH_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_scipy_imports_of_opacus_files_are_rewritten_to_scipy_light():
+    from bench.privacy import opacus_light, scipy_light
+
+    opacus_light.accountants()
+    prvs = sys.modules[f"{opacus_light.PACKAGE}.analysis.prv.prvs"]
+    rdp = sys.modules[f"{opacus_light.PACKAGE}.analysis.rdp"]
+    assert prvs.integrate is scipy_light.integrate and rdp.special is scipy_light.special
+    assert opacus_light._Finder not in map(type, sys.meta_path)  # installed only to load
+
+
+def test_rewrite_changes_only_whole_lines_found_once():
+    from bench.privacy.opacus_light import rewrite
+
+    source = "import numpy as np\nfrom scipy import integrate\nx = 1\n"
+    assert rewrite("analysis.prv.prvs", source) == source.replace(
+        "from scipy import integrate", "from bench.privacy.scipy_light import integrate"
+    )
+    twice = "from scipy import special\nfrom scipy import special\n"
+    assert rewrite("analysis.rdp", twice) == twice  # not as expected: left alone
+    assert rewrite("rdp", "from scipy import special\n") == "from scipy import special\n"
