@@ -57,7 +57,7 @@ PLANS = {
     1.0: {"broken-no-noise": (4, 8000), "broken-half-noise": (34, 8000),
           "broken-unclipped-layer": (4, 8000), "broken-full-batch": (4, 2000)},
     10.0: {"broken-no-noise": (60, 8000), "broken-half-noise": (500, 8000),
-           "broken-unclipped-layer": (60, 8000), "broken-full-batch": (200, 2000)},
+           "broken-unclipped-layer": (60, 8000), "broken-full-batch": (180, 2000)},
 }  # fmt: skip
 
 
@@ -65,7 +65,8 @@ PLANS = {
 @pytest.mark.parametrize("eps", [1.0, 10.0])
 @pytest.mark.parametrize("method", BROKEN)
 def test_every_control_is_caught(method, eps):
-    """Minutes each here (broken-half-noise at eps 10: 4,000,000 canaries, about 10)."""
+    """Up to minutes of CPU each (broken-half-noise at eps 10: 4,000,000 canaries, about 7
+    minutes by the measured 0.1 ms a canary); hours beside other jobs."""
     runs, canaries = PLANS[eps][method]
     result = audit_method("privacy-audit", method, eps, AuditPlan(runs, canaries, profile="small"))
     assert result.claimed_epsilon <= eps and result.exceeds_claim
