@@ -9,9 +9,10 @@ so a test that reaches (TPR, FPR) proves eps >= log((TPR - delta) / FPR) and
 eps >= log((TNR - delta) / FNR). The rates are estimated from finitely many independent
 trials: the bound uses the Clopper-Pearson lower limit of TPR and upper limit of FPR (and
 of FNR, TNR), each one-sided at level (1 - confidence) / 2, so that both hold together
-with probability at least ``confidence`` (a union bound). The threshold of the test is
-chosen on one half of the trials and the bound computed on the other half, so that the
-choice does not bias the counts.
+with probability at least ``confidence`` (a union bound). The test -- its threshold, and
+its score when several are offered (:func:`audit_tests`) -- is chosen on a quarter of the
+trials and the bound computed on the other three quarters, so that the choice does not
+bias the counts.
 
 Example:
     >>> round(epsilon_lower_bound(990, 10, 10, 990, delta=1e-5), 3)
@@ -109,6 +110,7 @@ class TrialsBound:
     threshold: float
     counts: Counts
     selection_epsilon: float
+    score: str = "score"
 
     def as_dict(self) -> dict:
         return {**asdict(self), "counts": asdict(self.counts)}
@@ -129,28 +131,55 @@ def audit_trials(scores_in, scores_out, *, delta: float, confidence: float = 0.9
         >>> 4.5 < b.epsilon < 5.5  # 3-GDP: eps(1e-5) = 16.7, but 2000 trials prove 5.0
         True
     """
-    scores_in, scores_out = np.asarray(scores_in, float), np.asarray(scores_out, float)
-    if len(scores_in) < 2 or len(scores_out) < 2:
-        raise ValueError("need at least two trials with and two without the canary")
-    if not (np.isfinite(scores_in).all() and np.isfinite(scores_out).all()):
-        raise ValueError("scores must be finite")
-    pick_in, pick_out = scores_in[0::4], scores_out[0::4]
+    return audit_tests({"score": (scores_in, scores_out)}, delta=delta, confidence=confidence)
+
+
+def audit_tests(scores: dict, *, delta: float, confidence: float = 0.95) -> TrialsBound:
+    """:func:`audit_trials` with the test chosen among several scores of the same trials.
+
+    ``scores`` maps a name to ``(scores_in, scores_out)`` of the same trials (in the same
+    order). The selection quarter chooses the score *and* its threshold (the pair whose
+    bound is largest there; the first name on a tie), the other three quarters give the
+    counts: the choice, however many scores it compares, never sees them, so the bound
+    holds at ``confidence`` as for one score.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x_in, x_out = rng.normal(3, 1, 4000), rng.normal(0, 1, 4000)
+        >>> audit_tests({"noise": (-x_in, -x_out), "x": (x_in, x_out)}, delta=1e-5).score
+        'x'
+    """
+    best = None
+    for name, (scores_in, scores_out) in scores.items():
+        scores_in, scores_out = np.asarray(scores_in, float), np.asarray(scores_out, float)
+        if len(scores_in) < 2 or len(scores_out) < 2:
+            raise ValueError("need at least two trials with and two without the canary")
+        if not (np.isfinite(scores_in).all() and np.isfinite(scores_out).all()):
+            raise ValueError("scores must be finite")
+        threshold, picked = _select(scores_in[0::4], scores_out[0::4], delta, confidence)
+        if best is None or picked > best[0]:
+            best = (picked, threshold, name, scores_in, scores_out)
+    if best is None:
+        raise ValueError("need at least one score")
+    picked, threshold, name, scores_in, scores_out = best
+    counts = counts_at(_rest(scores_in), _rest(scores_out), threshold)
+    eps = epsilon_lower_bound(
+        counts.tp, counts.fn, counts.fp, counts.tn, delta=delta, confidence=confidence
+    )
+    return TrialsBound(eps, confidence, threshold, counts, picked, name)
+
+
+def _select(pick_in: np.ndarray, pick_out: np.ndarray, delta, confidence) -> tuple[float, float]:
+    """The threshold whose bound is largest on the selection trials, and that bound."""
     candidates = np.unique(np.quantile(np.concatenate([pick_in, pick_out]),
                                        np.linspace(0, 1, MAX_THRESHOLDS)))  # fmt: skip
     candidates = np.append(candidates, np.nextafter(candidates.max(), math.inf))
-
     picked = [
         epsilon_lower_bound(c.tp, c.fn, c.fp, c.tn, delta=delta, confidence=confidence)
         for c in _counts_for(pick_in, pick_out, candidates)
     ]
     best = int(np.argmax(picked))
-    threshold = float(candidates[best])
-    keep_in, keep_out = _rest(scores_in), _rest(scores_out)
-    counts = counts_at(keep_in, keep_out, threshold)
-    eps = epsilon_lower_bound(
-        counts.tp, counts.fn, counts.fp, counts.tn, delta=delta, confidence=confidence
-    )
-    return TrialsBound(eps, confidence, threshold, counts, picked[best])
+    return float(candidates[best]), picked[best]
 
 
 def _rest(scores: np.ndarray) -> np.ndarray:

@@ -19,9 +19,12 @@ through exactly as through the cell's ledger (``ledger.train``). For each run it
 The score of a canary over the run is the log-likelihood ratio of the claimed mechanism
 (each step: the canary with probability q, Gaussian noise sigma), the optimal test when the
 claim is true; a mechanism that clips, samples or noises less than it claims gives larger
-ratios to its included canaries. The canary coordinates of distinct canaries never overlap,
-so with the honest mechanism (per-record clipping and sampling, independent noise per
-coordinate) the m canaries of a run are m independent trials.
+ratios to its included canaries. A second score, the ratio of a canary held by every step
+(q = 1: the sum of its released values), is the optimal test against a run that samples
+more than it claims; the trials bound chooses between the two on its selection quarter.
+The canary coordinates of distinct canaries never overlap, so with the honest mechanism
+(per-record clipping and sampling, independent noise per coordinate) the m canaries of a
+run are m independent trials.
 
 Example:
     >>> llr_scores([[1.0, 0.0]], sigma=1.0, sample_rate=1.0).round(2).tolist()  # 2 steps
@@ -67,14 +70,28 @@ class LoggedRecords:
 
     def __init__(self, base, canary_copies: int):
         self.base, self.copies, self.fetched = base, canary_copies, []
+        self._n, self._canary = len(base), None
 
     def __len__(self) -> int:
-        return len(self.base) + self.copies
+        return self._n + self.copies
+
+    def _record(self, index: int):
+        if index < self._n:
+            return self.base[index]
+        if self._canary is None:  # a canary's input is never trained on (its gradient is
+            self._canary = self.base[0]  # replaced): one read of record 0 serves them all
+        return self._canary
 
     def __getitem__(self, index):
         index = int(index)
         self.fetched.append(index)
-        return self.base[index if index < len(self.base) else 0]
+        return self._record(index)
+
+    def __getitems__(self, indices):
+        """A whole batch at once (torch's loader calls this when it exists)."""
+        indices = [int(i) for i in indices]
+        self.fetched.extend(indices)
+        return [self._record(i) for i in indices]
 
     def take(self, rows: int | None = None) -> list[int]:
         """The first ``rows`` indices read and not yet taken (all of them by default): a
@@ -107,6 +124,14 @@ class CanaryRun:
         if not self.released:
             return np.zeros(self.canaries)
         return llr_scores(np.stack(self.released, axis=1), self.sigma, self.sample_rate)
+
+    def every_step_scores(self) -> np.ndarray:
+        """The log-likelihood ratio of a canary held by *every* step (q = 1, the sum of its
+        released values): the same as :meth:`scores` when the claim is q = 1, the most
+        powerful test when a run samples more often than it claims."""
+        if not self.released:
+            return np.zeros(self.canaries)
+        return llr_scores(np.stack(self.released, axis=1), self.sigma, 1.0)
 
     def finish(self) -> None:
         """Drop the run's model, optimizer state and records (the per-sample gradients

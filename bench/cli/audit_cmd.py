@@ -12,6 +12,8 @@ EPILOG = """examples:
   bench audit dp-sgd --task privacy-audit --eps 1,10
   bench audit broken-no-noise --task privacy-audit --eps 1 --runs 4 --canaries 2000
   bench audit dp-vit-real --task mammo-cls --eps 6 --profile smoke --json
+  bench audit broken-half-noise --task privacy-audit --eps 10 --profile small \
+      --runs 500 --canaries 8000        # 4,000,000 canaries: half the noise at eps 10
 exit status: 0 when every lower bound is at most its claim, 1 when one exceeds it.
 """
 
@@ -34,6 +36,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--profile", default="smoke", help="the method's profile (default smoke)")
     p.add_argument("--seed", type=int, default=0, help="seed of the audit (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object per epsilon")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress lines on stderr (one every 10 s)"
+    )
     return p
 
 
@@ -60,10 +65,29 @@ def main(args: argparse.Namespace) -> int:
     plan.check()
     caught = False
     for eps in epsilons:
-        result = audit_method(args.task, args.method, eps, plan)
+        report = None if args.quiet else _progress(f"{args.method} eps={eps:g}")
+        result = audit_method(args.task, args.method, eps, plan, progress=report)
         caught |= result.exceeds_claim
         print(json.dumps(result.as_dict(), allow_nan=False) if args.json else _line(result))
     return 1 if caught else 0
+
+
+def _progress(what: str, every_s: float = 10.0):
+    """A progress reporter for :func:`~bench.audit.audit.audit_method`: a line on stderr at
+    most every ``every_s`` seconds, and after the last run."""
+    import sys
+
+    last = [-math.inf]
+
+    def report(done: int, runs: int, seconds: float) -> None:
+        if done < runs and seconds - last[0] < every_s:
+            return
+        last[0] = seconds
+        left = seconds / done * (runs - done)
+        print(f"audit {what}: run {done}/{runs}, {seconds:.0f} s, {seconds / done:.2f} s a run, "
+              f"about {left:.0f} s left", file=sys.stderr, flush=True)  # fmt: skip
+
+    return report
 
 
 def _line(r) -> str:

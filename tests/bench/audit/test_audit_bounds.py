@@ -75,3 +75,27 @@ def test_audit_trials_refuses_too_few_or_non_finite_scores():
         audit_trials([1.0], [0.0, 1.0], delta=1e-5)
     with pytest.raises(ValueError):
         audit_trials([1.0, math.nan], [0.0, 1.0], delta=1e-5)
+
+
+def test_a_choice_among_scores_is_the_selection_quarters_and_one_score_is_audit_trials(
+    monkeypatch,
+):
+    """The selection quarter picks the score: an informative score beats a useless one,
+    whatever their order, and with one score the bound is audit_trials' own."""
+    from bench.audit import bounds
+    from bench.audit.bounds import audit_tests
+
+    monkeypatch.setattr(bounds, "MAX_THRESHOLDS", 40)  # fast: 40 thresholds, not 400
+    rng = np.random.default_rng(1)
+    x_in, x_out = rng.normal(2, 1, 4000), rng.normal(0, 1, 4000)
+    noise_in, noise_out = rng.normal(0, 1, 4000), rng.normal(0, 1, 4000)
+    alone = audit_trials(x_in, x_out, delta=1e-5)
+    for tests in ({"x": (x_in, x_out), "noise": (noise_in, noise_out)},
+                  {"noise": (noise_in, noise_out), "x": (x_in, x_out)}):  # fmt: skip
+        chosen = audit_tests(tests, delta=1e-5)
+        assert chosen.score == "x" and chosen.epsilon == alone.epsilon
+        assert chosen.counts == alone.counts
+    tied = audit_tests({"a": (x_in, x_out), "b": (2 * x_in, 2 * x_out)}, delta=1e-5)
+    assert tied.score == "a" and tied.epsilon == alone.epsilon  # same test: the first name
+    with pytest.raises(ValueError):
+        audit_tests({}, delta=1e-5)

@@ -95,3 +95,37 @@ def test_an_honest_method_stays_below_its_claim_and_no_noise_is_caught():
     assert not honest.exceeds_claim and honest.claimed_epsilon <= 1.0
     assert broken.exceeds_claim and broken.epsilon_lower_bound > 2.0
     assert broken.as_dict()["exceeds_claim"] is True
+
+
+def test_a_batch_read_at_once_notes_its_indices_and_serves_record_0_to_the_canaries():
+    from bench.audit.canary import LoggedRecords
+
+    base = torch.utils.data.TensorDataset(torch.arange(4.0), torch.arange(4))
+    records = LoggedRecords(base, canary_copies=3)
+    batch = records.__getitems__([5, 1, 4, 6])
+    assert len(records) == 7 and records.take() == [5, 1, 4, 6]
+    assert [float(x) for x, _ in batch] == [0.0, 1.0, 0.0, 0.0]
+    assert float(records[2][0]) == 2.0 and records.take() == [2]
+
+
+def test_the_every_step_score_is_the_sum_and_equals_the_claimed_one_at_q_1():
+    from bench.audit.canary import CanaryRun, LoggedRecords
+
+    run = CanaryRun("t", np.array([True, False]), [], LoggedRecords((), 0), 2.0, 0.1, 1.0)
+    run.released = [np.array([1.0, 0.2]), np.array([1.4, -0.3])]
+    assert run.every_step_scores() == pytest.approx([(0.5 + 0.9) / 4, (-0.3 - 0.8) / 4])
+    run.sample_rate = 1.0
+    assert run.scores() == pytest.approx(run.every_step_scores())
+
+
+def test_an_audit_shares_the_accountant_calls_of_equal_histories_and_restores_them():
+    from bench.audit.audit import _shared_accounting
+    from bench.privacy import ledger as module
+
+    original, calls = module.epsilon_of_history, []
+    with _shared_accounting():
+        shared = module.epsilon_of_history
+        for history in ([(1.0, 1.0, 2)], [(1.0, 1.0, 2)], [(2.0, 1.0, 2)]):
+            calls.append(shared(history, 1e-5, "rdp"))
+    assert module.epsilon_of_history is original
+    assert calls[0] == calls[1] == original([(1.0, 1.0, 2)], 1e-5, "rdp") > calls[2]

@@ -48,3 +48,14 @@ def test_a_false_claim_exits_1_and_prints_its_flag(capsys):
     argv = ["broken-no-noise", "--task", "privacy-audit", "--eps", "1", "--canaries", "200"]
     code, out, _ = _run(capsys, "audit", *argv, "--runs", "1")
     assert code == 1 and "LOWER BOUND ABOVE CLAIM" in out
+
+
+def test_progress_is_a_line_on_stderr_at_most_every_10_s_and_after_the_last_run(capsys):
+    from bench.cli.audit_cmd import _progress
+
+    report = _progress("m eps=1")
+    for done, seconds in ((1, 1.0), (2, 5.0), (3, 12.0), (4, 13.0)):
+        report(done, 4, seconds)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and lines[1].startswith("audit m eps=1: run 3/4, 12 s")
+    assert "about 0 s left" in lines[2]
