@@ -3,8 +3,12 @@ turn the canaries' scores into epsilon lower bounds next to its claim.
 
 Each audit run is one cell of the method's own task (its protocol, its data, its config
 for the profile, a fresh seed) with an :class:`~bench.audit.canary.AuditLedger` in place
-of the cell's ledger; nothing is scored and nothing is written. The canaries of all runs
-are pooled:
+of the cell's ledger; nothing is scored and nothing is written. A method that trains
+nothing through ``ledger.train`` is audited through its task's own DP release when the
+task's protocol offers one (``audit_release(ctx, prepared, output, ledger)``:
+``recon-attack``, whose release steps go through
+:meth:`~bench.audit.canary.AuditLedger.watch_release`). The canaries of all runs are
+pooled:
 
 - ``epsilon_trials``: the canaries as independent trials (in vs out), Clopper-Pearson on
   both rates (:func:`bench.audit.bounds.audit_tests`): tight, and valid when the canaries
@@ -110,7 +114,10 @@ def audit_method(
         for r in range(plan.runs):
             ledger = _audited_cell(task, method, epsilon, plan, r, Path(out))
             if not ledger.audited:
-                raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
+                raise AuditError(
+                    f"{method} trained nothing through ledger.train and its task has no "
+                    "audit_release: no DP run"
+                )
             claims.append(_claim(ledger, method))
             for canary_run in ledger.audited:
                 canary_run.finish()  # many runs: keep the observations, not the models
@@ -130,8 +137,12 @@ def _audited_cell(task, method, epsilon, plan: AuditPlan, run: int, out: Path) -
     ctx = make_context(request, _cell(task, method, epsilon, seed))
     ledger = AuditLedger(ctx.budget, unit=spec.privacy_unit, canaries=plan.canaries, seed=seed)
     _seed_everything(ctx.derive_seed("global", method, epsilon))
-    prepared = spec.load_protocol().prepare(ctx, ledger)
-    get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
+    protocol = spec.load_protocol()
+    prepared = protocol.prepare(ctx, ledger)
+    output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
+    release = getattr(protocol, "audit_release", None)
+    if not ledger.audited and release is not None:  # the task's own DP release (recon-attack)
+        release(ctx, prepared, output, ledger)
     return ledger
 
 

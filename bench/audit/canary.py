@@ -172,19 +172,40 @@ class AuditLedger(PrivacyLedger):
         records.take()  # opacus reads a record to learn the shapes: not a batch
         if not training.is_private:
             raise AuditError("an audit needs a finite epsilon (a DP run to watch)")
-        run = CanaryRun(
-            name=kwargs.get("name", "training"),
-            included=included,
-            slots=_slots(training.optimizer.params, m, rng),
-            records=records,
-            sigma=training.calibration.sigma,
-            sample_rate=training.calibration.sample_rate,
-            max_grad_norm=training.max_grad_norm,
-            appearances=np.zeros(m),
-        )
-        _watch(training.optimizer, run, base_size=len(data))
-        self.audited.append(run)
+        name = kwargs.get("name", "training")
+        self._watch_run(training.optimizer, records, included, rng, name,
+                        training.calibration, training.max_grad_norm, len(data))  # fmt: skip
         return training
+
+    def watch_release(self, optimizer, base, mechanism, *, name: str) -> LoggedRecords:
+        """Plant canaries in a DP optimizer that a task's own release code steps
+        (``recon-attack``: the :class:`~bench.privacy.ledger.Mechanism` of
+        :meth:`calibrated`, its opacus step): the same canaries, planting and reading as
+        :meth:`train`'s. ``base`` holds the release's private records; the returned
+        records are them plus the included canaries, and the release must build every
+        batch by reading them (the auditor notes the reads to find the canary rows)."""
+        if mechanism.accountant is None:
+            raise AuditError("an audit needs a finite epsilon (a DP run to watch)")
+        rng = np.random.default_rng([self.seed, len(self.audited)])
+        included = rng.random(self._canary_count(optimizer)) < 0.5
+        records = LoggedRecords(base, int(included.sum()))
+        self._watch_run(optimizer, records, included, rng, name,
+                        mechanism.calibration, mechanism.max_grad_norm, len(base))  # fmt: skip
+        return records
+
+    def _watch_run(self, optimizer, records, included, rng, name, calibration, clip, base):
+        run = CanaryRun(
+            name=name,
+            included=included,
+            slots=_slots(optimizer.params, len(included), rng),
+            records=records,
+            sigma=calibration.sigma,
+            sample_rate=calibration.sample_rate,
+            max_grad_norm=clip,
+            appearances=np.zeros(len(included)),
+        )
+        _watch(optimizer, run, base_size=base)
+        self.audited.append(run)
 
     def _canary_count(self, optimizer) -> int:
         params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad]

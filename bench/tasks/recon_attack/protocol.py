@@ -127,6 +127,48 @@ class ReconAttackProtocol:
         }
         return Scored(scored.metrics, scored.outputs, details)
 
+    def audit_release(
+        self, ctx: CellContext, prepared: Prepared, attack: Any, ledger: PrivacyLedger
+    ) -> None:
+        """The release's mechanism under the privacy audit (:mod:`bench.audit`): the task's
+        own opacus step (:class:`~.release.DPStep`, the ledger's calibrated sigma and clip,
+        the ledger's accountant, the task's noise generator) releases ``threat.steps``
+        updates of a batch that Poisson sampling at ``threat.sample_rate`` fills from the
+        private records -- trial 0's target and the auditor's canary records
+        (:meth:`~bench.audit.canary.AuditLedger.watch_release`). The model is the attack's,
+        with one dead parameter tensor the white-box auditor builds in to hold the canary
+        coordinates (the attack's trap has a few weights). Nothing is reconstructed or
+        scored."""
+        from bench.tasks.recon_attack.release import DPStep, release_records
+
+        held: Held = prepared.held
+        _check_attack(attack)
+        if held.labels is not None:
+            raise BenchError("the release audit of a labelled threat model is not built")
+        mech, threat = held.mechanism, held.threat
+        model = _WithDeadCoordinates(copy.deepcopy(attack.model), ledger.canaries)
+        step = DPStep(
+            model,
+            attack.loss,
+            noise_multiplier=mech.sigma,
+            max_grad_norm=mech.max_grad_norm,
+            generator=held.generator,
+            accountant=mech.accountant,
+            sample_rate=threat.sample_rate,
+        )
+        try:
+            records = ledger.watch_release(step.optimizer, held.inputs[:1], mech, name=RELEASE)
+            release_records(
+                step,
+                records,
+                input_shape=tuple(held.inputs.shape[1:]),
+                sample_rate=threat.sample_rate,
+                steps=threat.steps,
+                generator=held.generator,
+            )
+        finally:
+            step.close()
+
     def risk(self, ctx: CellContext, ledger: PrivacyLedger) -> dict[str, Any]:
         threat = ctx.settings.threat_model(threat_model_name(ctx.config))
         return scoring.risk_of(ledger.runs[-1]["noise_multiplier"], threat)
@@ -159,6 +201,23 @@ class ReconAttackProtocol:
             if taken != threat.steps:
                 raise RuntimeError(f"accountant saw {taken} steps, expected {threat.steps}")
         return answers, np.array(observations)
+
+
+class _WithDeadCoordinates(torch.nn.Module):
+    """The attack's model plus a bias-free ``Linear(size, 1)`` fed zeros: its weights never
+    change the output and every record's gradient on them is zero (dead coordinates, the
+    white-box auditor's canary slots)."""
+
+    def __init__(self, model: torch.nn.Module, size: int) -> None:
+        super().__init__()
+        self.model, self.size = model, size
+        self.dead = torch.nn.Linear(size, 1, bias=False)
+        torch.nn.init.zeros_(self.dead.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        dead = self.dead(x.new_zeros(len(x), self.size))
+        return out + dead.reshape(len(x), *[1] * (out.dim() - 1))
 
 
 def threat_model_name(config: Any) -> str:

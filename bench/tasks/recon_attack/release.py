@@ -131,6 +131,12 @@ class DPStep:
             hook = accountant.get_optimizer_hook_fn(sample_rate=sample_rate)
             self._optimizer.attach_step_hook(hook)
 
+    @property
+    def optimizer(self):
+        """The step's optimizer (opacus's :class:`DPOptimizer` unless non-private), for a
+        watcher of the release (the privacy audit's canaries)."""
+        return self._optimizer
+
     def release(
         self, inputs: Tensor, targets: Tensor | None = None, *, restore: bool = True
     ) -> dict[str, Tensor]:
@@ -305,11 +311,48 @@ def release_trials(
             )
 
 
+def release_records(
+    stepper: DPStep,
+    records,
+    *,
+    input_shape: tuple[int, ...],
+    sample_rate: float,
+    steps: int,
+    generator: torch.Generator,
+) -> list[dict[str, Tensor]]:
+    """``steps`` releases of ``stepper`` on a batch of many private records (each a tensor
+    of the model's input shape), each record in a step's batch by Poisson sampling at
+    ``sample_rate`` from ``generator``: :func:`release_trials`'s mechanism with more than
+    one record, as the privacy audit's canary records need. Every batch is read from
+    ``records`` at once (``records.__getitems__``, or one index at a time).
+
+    Example:
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> step = DPStep(model, lambda out, _: out.sum(), noise_multiplier=0.0,
+        ...               generator=torch.Generator().manual_seed(0))
+        >>> records = [torch.tensor([0.6, 0.8]), torch.tensor([0.0, 1.0])]
+        >>> out = release_records(step, records, input_shape=(2,), sample_rate=1.0,
+        ...                       steps=1, generator=torch.Generator().manual_seed(0))
+        >>> out[0]["weight"]
+        tensor([[0.6000, 1.8000]])
+        >>> step.close()
+    """
+    read = getattr(records, "__getitems__", None) or (lambda ix: [records[i] for i in ix])
+    updates = []
+    for _ in range(steps):
+        hits = torch.rand(len(records), generator=generator) < sample_rate
+        rows = read(torch.nonzero(hits).flatten().tolist())
+        batch = torch.stack(rows) if rows else torch.zeros(0, *input_shape)
+        updates.append(stepper.release(batch))
+    return updates
+
+
 __all__ = [
     "OPACUS_NORM_EPS",
     "DPStep",
     "clip_factor",
     "dp_step",
+    "release_records",
     "release_trials",
     "trial_steppers",
 ]
