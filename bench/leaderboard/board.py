@@ -13,7 +13,7 @@ import math
 from bench.leaderboard.formats import Block
 from bench.leaderboard.ranking import Row, display_label, ranked_tables
 from bench.leaderboard.rules import SMOKE_PROFILE, BoardRules
-from bench.leaderboard.submission import Submission
+from bench.leaderboard.submission import AUDIT_SUFFIX, Submission
 from bench.metrics import METRICS, higher_is_better
 from bench.privacy.budget import format_epsilon
 from bench.tasks.base import TaskSpec
@@ -132,7 +132,7 @@ def audit_cells(submission: Submission) -> dict[float, str]:
     """
     from bench.audit.board import audit_column
 
-    path = submission.path.with_suffix(".audit.json")
+    path = submission.path.with_suffix(AUDIT_SUFFIX)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
         results = [json.loads(line) for line in lines if line.strip()]

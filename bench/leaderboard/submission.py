@@ -27,6 +27,7 @@ from bench.tasks.base import TaskSpec
 
 FORMAT = 1  # of the submission file; bump when its layout changes
 VERIFY_SUFFIX = ".verify.json"  # bench leaderboard verify's report beside a submission
+AUDIT_SUFFIX = ".audit.json"  # bench audit --json's results beside a submission
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ def load_submissions(root: Path, task_name: str) -> list[Submission]:
     task = get_task(task_name)
     folder = task_root(root, task.name) / SUBMISSIONS
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    # a re-run's report lies beside its submission (bench leaderboard verify)
-    paths = [path for path in paths if not path.name.endswith(VERIFY_SUFFIX)]
+    # a re-run's report and an audit's results lie beside their submission
+    paths = [path for path in paths if not path.name.endswith((VERIFY_SUFFIX, AUDIT_SUFFIX))]
     submissions = [load_submission(path, task) for path in paths]
     # one board, one protocol: every record that names the same data holds the same data
     problems = dataset_problems([r for sub in submissions for r in sub.records])

@@ -28,6 +28,7 @@ def test_every_control_is_registered_documented_and_a_default_of_the_task():
     assert set(get_task("privacy-audit").default_methods) == set(BROKEN) | {"dp-sgd"}
 
 
+@pytest.mark.slow  # 9 s; tests/bench/audit/test_canary.py catches no-noise by default
 def test_an_unclipped_layer_is_caught_while_the_ledger_certifies_its_claim():
     result = audit_method("privacy-audit", "broken-unclipped-layer", 1.0, AuditPlan(1, 200))
     assert result.claimed_epsilon <= 1.0  # the ledger saw nothing wrong

@@ -47,6 +47,7 @@ def test_check_finds_the_subset_complete(subset):
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # 9 s; tests/datasets/test_data_cli.py runs recon-attack on the subset by default
 def test_recon_attack_runs_on_the_real_subset(subset, tmp_path):
     from bench.api import run
     from bench.records import iter_records

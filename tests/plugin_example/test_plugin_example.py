@@ -96,6 +96,7 @@ def test_the_docs_show_the_example_verbatim(package):
     assert source[source.index("from dataclasses import") :] in page
 
 
+@pytest.mark.slow  # 26 s: a cardiac cell; the classifier plug-in test covers the same entry point
 def test_installed_generator_plugin_runs_the_cardiac_task(installed, tmp_path):
     private = _smoke_records(installed, "cardiac-ldm", "mean-volume", tmp_path / "runs")[0]
     assert 0 < private["privacy"]["achieved_epsilon"] <= 10

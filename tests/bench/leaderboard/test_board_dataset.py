@@ -54,3 +54,25 @@ def test_a_row_shows_its_audit_and_flags_a_false_claim(tmp_path):
     cells = audit_cells(SimpleNamespace(path=path, card=SimpleNamespace(name="m")))
     assert cells == {1.0: "0.58 <= 0.99 (95%)", 10.0: "12.00 > claim 9.99 (95%) FALSE CLAIM"}
     assert audit_cells(SimpleNamespace(path=tmp_path / "x.json", card=None)) == {}
+
+
+def test_an_audit_beside_a_submission_is_not_loaded_as_one(tmp_path):
+    """``<submission>.audit.json`` (one JSON line per epsilon) lies in the submissions
+    folder like ``.verify.json``; the board must read it as the row's audit only."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from bench.leaderboard.board import audit_cells
+    from bench.leaderboard.submission import load_submissions
+
+    board = Path(__file__).parents[3] / "leaderboards" / "recon-attack" / "submissions"
+    folder = tmp_path / "recon-attack" / "submissions"
+    folder.mkdir(parents=True)
+    shutil.copy(board / "prior-free@small.json", folder)
+    audit = {"method": "prior-free", "target_epsilon": 1.0, "epsilon_lower_bound": 0.2,
+             "claimed_epsilon": 0.993, "confidence": 0.95}  # fmt: skip
+    lines = json.dumps(audit) + "\n" + json.dumps(audit)  # JSON lines: not one JSON value
+    (folder / "prior-free@small.audit.json").write_text(lines)
+    (submission,) = load_submissions(tmp_path, "recon-attack")
+    assert audit_cells(submission) == {1.0: "0.20 <= 0.99 (95%)"}
