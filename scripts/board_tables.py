@@ -12,13 +12,12 @@ a board (scripts/submit_baselines.sh) and paste what it prints.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 
+from bench.leaderboard.submission import load_submissions
+from bench.summary import aggregate, records_frame
 from bench.summary_format import fmt, fmt_epsilon, fmt_std
 
 
@@ -50,65 +49,62 @@ METRICS = {
 }
 
 
-def load(root: Path, task: str) -> dict[tuple[str, float], dict[int, dict]]:
-    """{(method, epsilon): {seed: record}} of every submission of ``task``."""
-    cells: dict[tuple[str, float], dict[int, dict]] = defaultdict(dict)
-    for path in sorted((root / task / "submissions").glob("*.json")):
-        if path.name.endswith((".verify.json", ".audit.json")):
-            continue
-        for record in json.loads(path.read_text())["records"]:
-            cells[record["method"], float(record["epsilon"])][record["seed"]] = record
-    return cells
+def load(root: Path, task: str) -> list[dict]:
+    """Every record of the board's submissions, validated as the board validates them."""
+    return [record for sub in load_submissions(root, task) for record in sub.records]
 
 
-def seed_table(cells, metrics, seed: int) -> list[str]:
-    head = ["method", "epsilon", *(t for t, _ in metrics), "achieved eps", "sigma"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for (method, eps), by_seed in sorted(cells.items()):
-        if seed not in by_seed:
-            continue
-        record = by_seed[seed]
-        privacy = record["privacy"]
-        achieved = privacy.get("achieved_epsilon")
-        row = [method, fmt_epsilon(eps), *(num(record["metrics"].get(k)) for _, k in metrics)]
-        row += ["-" if achieved in (None, 0) else f"{achieved:.4f}"]
-        row += [fmt(privacy.get("noise_multiplier"))]
-        lines.append("| " + " | ".join(row) + " |")
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _head(cells: list[str]) -> list[str]:
+    return [_row(cells), "|" + "---|" * len(cells)]
+
+
+def seed_table(records: list[dict], metrics, seed: int) -> list[str]:
+    lines = _head(["method", "epsilon", *(t for t, _ in metrics), "achieved eps", "sigma"])
+    frame = records_frame(records)
+    for _, r in frame[frame["seed"] == seed].sort_values(["method", "epsilon"]).iterrows():
+        achieved = r["achieved_epsilon"]
+        row = [r["method"], fmt_epsilon(r["epsilon"]), *(num(r.get(k)) for _, k in metrics)]
+        private = achieved is not None and math.isfinite(achieved) and achieved > 0
+        row += [f"{achieved:.4f}" if private else "-"]
+        lines.append(_row([*row, fmt(r["noise_multiplier"])]))
     return lines
 
 
-def seeds_table(cells, metrics) -> list[str]:
-    head = ["method", "epsilon", "seeds", *(t for t, _ in metrics)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for (method, eps), by_seed in sorted(cells.items()):
-        row = [method, fmt_epsilon(eps), ",".join(str(s) for s in sorted(by_seed))]
-        for _, key in metrics:
-            values = [r["metrics"][key] for r in by_seed.values() if key in r["metrics"]]
-            values = [v for v in values if v is not None and math.isfinite(v)]
-            if not values:
-                row.append("-")
-                continue
-            mean, std = statistics.fmean(values), statistics.pstdev(values)
-            row.append(f"{num(mean)} +- {fmt_std(std)}")
-        lines.append("| " + " | ".join(row) + " |")
+def _mean_std(summary_row, key: str) -> str:
+    mean = summary_row.get(f"{key}_mean")
+    if mean is None or not math.isfinite(mean):
+        return "-"
+    return f"{num(mean)} +- {fmt_std(summary_row[f'{key}_std'])}"
+
+
+def seeds_table(records: list[dict], metrics) -> list[str]:
+    """Mean +- population std over seeds (bench.summary.aggregate, the suite's one)."""
+    summary = aggregate(records_frame(records), tuple(k for _, k in metrics))
+    seeds = records_frame(records).groupby(["method", "epsilon"])["seed"]
+    listed = seeds.apply(lambda s: ",".join(str(v) for v in sorted(s)))
+    lines = _head(["method", "epsilon", "seeds", *(t for t, _ in metrics)])
+    for _, r in summary.iterrows():
+        cells = [r["method"], fmt_epsilon(r["epsilon"]), listed[r["method"], r["epsilon"]]]
+        lines.append(_row([*cells, *(_mean_std(r, k) for _, k in metrics)]))
     return lines
 
 
-def wide_table(cells, title: str, key: str) -> list[str]:
+def wide_table(records: list[dict], title: str, key: str) -> list[str]:
     """One metric, mean +- std over seeds: a row per method, a column per epsilon."""
-    epsilons = sorted({eps for _, eps in cells})
-    head = ["method", *(f"eps {fmt_epsilon(e)}" for e in epsilons)]
-    lines = [f"{title}:", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for method in sorted({m for m, _ in cells}):
+    summary = aggregate(records_frame(records), (key,)).set_index(["method", "epsilon"])
+    epsilons = sorted(summary.index.get_level_values("epsilon").unique())
+    lines = [f"{title}:", "", *_head(["method", *(f"eps {fmt_epsilon(e)}" for e in epsilons)])]
+    for method in sorted(summary.index.get_level_values("method").unique()):
         row = [method]
         for eps in epsilons:
-            values = [r["metrics"][key] for r in cells.get((method, eps), {}).values()]
-            if values:
-                mean, std = statistics.fmean(values), statistics.pstdev(values)
-                row.append(f"{num(mean)} +- {fmt_std(std)}")
-            else:
-                row.append("")
-        lines.append("| " + " | ".join(row) + " |")
+            row.append(
+                _mean_std(summary.loc[method, eps], key) if (method, eps) in summary.index else ""
+            )
+        lines.append(_row(row))
     return lines
 
 
@@ -118,23 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("leaderboards"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    cells = load(args.root, args.task)
-    if not cells:
+    records = load(args.root, args.task)
+    if not records:
         print(f"board_tables: no submissions under {args.root / args.task}", file=sys.stderr)
         return 2
     metrics = METRICS[args.task]
-    commits = sorted(
-        {r["code"].get("git_commit", "?")[:7] for s in cells.values() for r in s.values()}
-    )
+    commits = sorted({r["code"].get("git_commit", "?")[:7] for r in records})
     print(
         f"<!-- scripts/board_tables.py {args.task}: records of commit(s) {', '.join(commits)} -->"
     )
     print(f"Seed {args.seed}:\n")
-    print("\n".join(seed_table(cells, metrics, args.seed)))
+    print("\n".join(seed_table(records, metrics, args.seed)))
     print("\nMean +- population std over seeds:\n")
-    print("\n".join(seeds_table(cells, metrics)))
+    print("\n".join(seeds_table(records, metrics)))
     print()
-    print("\n".join(wide_table(cells, *metrics[0])))
+    print("\n".join(wide_table(records, *metrics[0])))
     return 0
 
 
