@@ -25,7 +25,6 @@ lower bound, holds at the stated confidence c (a union bound);
 
 from __future__ import annotations
 
-import contextlib
 import math
 import tempfile
 import time
@@ -109,10 +108,10 @@ def audit_method(
     if not (0 < epsilon < math.inf):
         raise BenchError(f"an audit needs a finite epsilon > 0, got {epsilon}")
     start = time.perf_counter()
-    runs, claims = [], []
-    with _shared_accounting(), tempfile.TemporaryDirectory(prefix="privmedbench-audit-") as out:
+    runs, claims, memo = [], [], {}
+    with tempfile.TemporaryDirectory(prefix="privmedbench-audit-") as out:
         for r in range(plan.runs):
-            ledger = _audited_cell(task, method, epsilon, plan, r, Path(out))
+            ledger = _audited_cell(task, method, epsilon, plan, r, Path(out), memo)
             if not ledger.audited:
                 raise AuditError(
                     f"{method} trained nothing through ledger.train and its task has no "
@@ -127,7 +126,11 @@ def audit_method(
     return _result(task, method, epsilon, plan, runs, claims, time.perf_counter() - start)
 
 
-def _audited_cell(task, method, epsilon, plan: AuditPlan, run: int, out: Path) -> AuditLedger:
+def _audited_cell(
+    task, method, epsilon, plan: AuditPlan, run: int, out: Path, memo: dict
+) -> AuditLedger:
+    """One run of ``method``'s cell under an :class:`AuditLedger` (``memo``: the audit's
+    shared accountant answers)."""
     from bench.runner import RunRequest, _seed_everything, make_context
     from bench.tasks import get_method, get_task
 
@@ -135,7 +138,10 @@ def _audited_cell(task, method, epsilon, plan: AuditPlan, run: int, out: Path) -
     seed = plan.seed * 10_000 + run
     request = RunRequest(task, (epsilon,), (method,), (seed,), plan.profile, spec.datasets[0], out)
     ctx = make_context(request, _cell(task, method, epsilon, seed))
-    ledger = AuditLedger(ctx.budget, unit=spec.privacy_unit, canaries=plan.canaries, seed=seed)
+    ledger = AuditLedger(
+        ctx.budget, unit=spec.privacy_unit, canaries=plan.canaries, seed=seed,
+        accounting_memo=memo,
+    )  # fmt: skip
     _seed_everything(ctx.derive_seed("global", method, epsilon))
     protocol = spec.load_protocol()
     prepared = protocol.prepare(ctx, ledger)
@@ -144,40 +150,6 @@ def _audited_cell(task, method, epsilon, plan: AuditPlan, run: int, out: Path) -
     if not ledger.audited and release is not None:  # the task's own DP release (recon-attack)
         release(ctx, prepared, output, ledger)
     return ledger
-
-
-@contextlib.contextmanager
-def _shared_accounting():
-    """The ledger's accountant calls, memoized for the audit's runs.
-
-    Every run's claim is the ledger's epsilon of its history (sigma, q, steps) -- and its
-    cross-check -- pure functions of it that most runs of an audit share (the same
-    calibration); at q < 1 the RDP cross-check took about 3 s a run. The ledger's own
-    checks still run for every run: only the repeated accountant calls are shared.
-    """
-    from bench.privacy import ledger as module
-
-    names = ("epsilon_of_history", "cross_check_of_history")
-    saved = {name: getattr(module, name) for name in names}
-
-    def memo(function):
-        seen: dict = {}
-
-        def call(history, delta, accountant):
-            key = (tuple(tuple(run) for run in history), delta, accountant)
-            if key not in seen:
-                seen[key] = function(history, delta, accountant)
-            return seen[key]
-
-        return call
-
-    for name in names:
-        setattr(module, name, memo(saved[name]))
-    try:
-        yield
-    finally:
-        for name in names:
-            setattr(module, name, saved[name])
 
 
 def _claim(ledger: AuditLedger, method: str) -> dict:

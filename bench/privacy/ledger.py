@@ -460,6 +460,13 @@ class PrivacyLedger:
             for run in self._runs
         ]
 
+    def _account(self, history: list) -> tuple[float, float | None, str | None]:
+        """The budget's accountant's epsilon of ``history``, and the other one's cross-check
+        (its epsilon, or ``None`` and why)."""
+        budget = self.budget
+        achieved = epsilon_of_history(history, budget.delta, budget.accountant)
+        return achieved, *cross_check_of_history(history, budget.delta, budget.accountant)
+
     def privacy_block(self) -> dict[str, Any]:
         """The record's privacy block; raises :class:`PrivacyViolation` for a claim that
         cannot be certified (achieved above target, an unprotected read at finite eps)."""
@@ -471,8 +478,7 @@ class PrivacyLedger:
             )
         history = [r for run in self._runs for r in run.history()]
         if budget.is_private:
-            achieved = epsilon_of_history(history, budget.delta, budget.accountant)
-            cross, cross_note = cross_check_of_history(history, budget.delta, budget.accountant)
+            achieved, cross, cross_note = self._account(history)
             if not achieved <= budget.epsilon:
                 raise PrivacyViolation(
                     f"achieved epsilon {achieved:.4f} exceeds target {budget.epsilon}"

@@ -118,14 +118,22 @@ def test_the_every_step_score_is_the_sum_and_equals_the_claimed_one_at_q_1():
     assert run.scores() == pytest.approx(run.every_step_scores())
 
 
-def test_an_audit_shares_the_accountant_calls_of_equal_histories_and_restores_them():
-    from bench.audit.audit import _shared_accounting
+def test_an_audits_ledgers_share_the_accountant_calls_of_equal_histories(monkeypatch):
+    from bench.audit.canary import AuditLedger
     from bench.privacy import ledger as module
+    from bench.privacy.budget import PrivacyBudget
 
-    original, calls = module.epsilon_of_history, []
-    with _shared_accounting():
-        shared = module.epsilon_of_history
-        for history in ([(1.0, 1.0, 2)], [(1.0, 1.0, 2)], [(2.0, 1.0, 2)]):
-            calls.append(shared(history, 1e-5, "rdp"))
-    assert module.epsilon_of_history is original
+    original, computed = module.epsilon_of_history, []
+
+    def counted(history, delta, accountant):
+        computed.append(tuple(history))
+        return original(history, delta, accountant)
+
+    monkeypatch.setattr(module, "epsilon_of_history", counted)
+    memo, budget = {}, PrivacyBudget(10.0, 1e-5, "rdp")
+    calls = [
+        AuditLedger(budget, unit="one record", accounting_memo=memo)._account(history)[0]
+        for history in ([(1.0, 1.0, 2)], [(1.0, 1.0, 2)], [(2.0, 1.0, 2)])
+    ]
     assert calls[0] == calls[1] == original([(1.0, 1.0, 2)], 1e-5, "rdp") > calls[2]
+    assert computed == [((1.0, 1.0, 2),), ((2.0, 1.0, 2),)]  # the repeated history: once
