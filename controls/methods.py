@@ -11,7 +11,11 @@ and each is a bug seen in real DP code, made through the same public API a plug-
   gradients unclipped (the hidden layer's weight);
 - ``broken-full-batch``: the ledger is told batches of ``batch_size`` (Poisson rate
   batch / n), but every step trains on the whole split (fixed-size batches, accounted
-  as Poisson).
+  as Poisson);
+- ``broken-leaky-map``: honest DP-SGD, but the "per-record map" it applies to the records
+  (``PrivateData.map``) keeps them, and the returned model answers a kept record with its
+  label: a leak outside the DP step, which white-box gradient canaries cannot see and
+  black-box input canaries catch (``bench audit ... --canary input``).
 
 Import-light: configs and registrations only; :mod:`controls.training` runs them.
 """
@@ -69,6 +73,10 @@ _CONTROLS = {
     "broken-full-batch": (
         "DELIBERATELY WRONG: every step on the whole split, accounted as Poisson batches",
         "full_batch",
+    ),
+    "broken-leaky-map": (
+        "DELIBERATELY WRONG: a per-record map that keeps the records; the model recalls them",
+        "leaky_map",
     ),
 }
 

@@ -18,6 +18,10 @@ pooled:
 - ``epsilon_one_run``: Steinke et al.'s bound (:func:`bench.audit.one_run.audit_one_run`),
   which needs no independence between the canaries of a run.
 
+``AuditPlan(canary="input")`` audits with black-box input canaries instead
+(:mod:`bench.audit.inputs`: records the task builds, planted in the held split before the
+method runs, scored on its artifact); only the one-run bound is valid for them.
+
 Each is computed at confidence (1 + c) / 2, so that the larger of the two, the audit's
 lower bound, holds at the stated confidence c (a union bound);
 :attr:`AuditResult.exceeds_claim` flags a lower bound above the claimed epsilon.
@@ -34,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.audit.bounds import audit_tests
-from bench.audit.canary import AuditError, AuditLedger, CanaryRun
+from bench.audit.canary import AuditError, AuditLedger, CanaryRun, MemoLedger
 from bench.audit.one_run import audit_one_run
 from bench.errors import BenchError
 
@@ -49,21 +53,22 @@ class AuditResult:
     claimed_epsilon: float
     delta: float
     confidence: float
-    epsilon_trials: float
+    epsilon_trials: float | None  # None for input canaries (not independent trials)
     epsilon_one_run: float
     runs: int
     canaries: int
     noise_multiplier: float
     sample_rate: float
     steps: int
-    observed_rate: float
+    observed_rate: float | None  # None for input canaries (the auditor sees no step)
     wall_time_s: float
     trials: dict
     one_run: dict
+    canary: str = "gradient"
 
     @property
     def epsilon_lower_bound(self) -> float:
-        return max(self.epsilon_trials, self.epsilon_one_run)
+        return max(self.epsilon_trials or 0.0, self.epsilon_one_run)
 
     @property
     def exceeds_claim(self) -> bool:
@@ -80,13 +85,16 @@ class AuditResult:
 
 @dataclass(frozen=True)
 class AuditPlan:
-    """How hard to audit: runs of the method, canaries per run, confidence, profile."""
+    """How hard to audit: runs of the method, canaries per run, confidence, profile, and
+    the canaries' kind (``gradient``: white-box Dirac gradients; ``input``: black-box
+    records the task builds)."""
 
     runs: int = 4
     canaries: int = 1000
     confidence: float = 0.95
     profile: str = "smoke"
     seed: int = 0
+    canary: str = "gradient"
 
     def check(self) -> None:
         if self.runs < 1 or self.canaries < 4 or not 0.5 <= self.confidence < 1:
@@ -94,6 +102,11 @@ class AuditPlan:
                 f"an audit needs runs >= 1, canaries >= 4 and confidence in [0.5, 1), got "
                 f"runs={self.runs}, canaries={self.canaries}, confidence={self.confidence}"
             )
+        if self.canary not in CANARY_KINDS:
+            raise BenchError(f"canary kind {self.canary!r}: choose {' or '.join(CANARY_KINDS)}")
+
+
+CANARY_KINDS = ("gradient", "input")
 
 
 def audit_method(
@@ -107,6 +120,8 @@ def audit_method(
     plan.check()
     if not (0 < epsilon < math.inf):
         raise BenchError(f"an audit needs a finite epsilon > 0, got {epsilon}")
+    if plan.canary == "input":
+        return _audit_inputs(task, method, epsilon, plan, progress)
     start = time.perf_counter()
     runs, claims, memo = [], [], {}
     with tempfile.TemporaryDirectory(prefix="privmedbench-audit-") as out:
@@ -131,18 +146,13 @@ def _audited_cell(
 ) -> AuditLedger:
     """One run of ``method``'s cell under an :class:`AuditLedger` (``memo``: the audit's
     shared accountant answers)."""
-    from bench.runner import RunRequest, _seed_everything, make_context
-    from bench.tasks import get_method, get_task
+    from bench.tasks import get_method
 
-    spec = get_task(task)
-    seed = plan.seed * 10_000 + run
-    request = RunRequest(task, (epsilon,), (method,), (seed,), plan.profile, spec.datasets[0], out)
-    ctx = make_context(request, _cell(task, method, epsilon, seed))
+    spec, ctx, seed = _context(task, method, epsilon, plan, run, out)
     ledger = AuditLedger(
         ctx.budget, unit=spec.privacy_unit, canaries=plan.canaries, seed=seed,
         accounting_memo=memo,
     )  # fmt: skip
-    _seed_everything(ctx.derive_seed("global", method, epsilon))
     protocol = spec.load_protocol()
     prepared = protocol.prepare(ctx, ledger)
     output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
@@ -150,6 +160,72 @@ def _audited_cell(
     if not ledger.audited and release is not None:  # the task's own DP release (recon-attack)
         release(ctx, prepared, output, ledger)
     return ledger
+
+
+def _context(task, method, epsilon, plan: AuditPlan, run: int, out: Path):
+    """The task's spec, the context of audit run ``run`` (a fresh cell seed) and its seed;
+    the process's generators seeded as the runner seeds a cell's."""
+    from bench.runner import RunRequest, _seed_everything, make_context
+    from bench.tasks import get_task
+
+    spec = get_task(task)
+    seed = plan.seed * 10_000 + run
+    request = RunRequest(task, (epsilon,), (method,), (seed,), plan.profile, spec.datasets[0], out)
+    ctx = make_context(request, _cell(task, method, epsilon, seed))
+    _seed_everything(ctx.derive_seed("global", method, epsilon))
+    return spec, ctx, seed
+
+
+def _audit_inputs(task, method, epsilon, plan: AuditPlan, progress) -> AuditResult:
+    """The audit with black-box input canaries (:mod:`bench.audit.inputs`)."""
+    from bench.tasks import get_method
+
+    start = time.perf_counter()
+    scores, included, claims, memo = [], [], [], {}
+    with tempfile.TemporaryDirectory(prefix="privmedbench-audit-") as out:
+        for r in range(plan.runs):
+            spec, ctx, seed = _context(task, method, epsilon, plan, r, Path(out))
+            protocol = spec.load_protocol()
+            make = getattr(protocol, "input_canaries", None)
+            if make is None:
+                raise AuditError(f"{task} offers no input canaries; audit it with gradient ones")
+            ledger = MemoLedger(ctx.budget, unit=spec.privacy_unit, accounting_memo=memo)
+            prepared = protocol.prepare(ctx, ledger)
+            canaries = make(ctx, prepared, plan.canaries, seed)
+            coins = np.random.default_rng([seed, 1]).random(len(canaries)) < 0.5
+            canaries.plant(coins)
+            output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
+            if not ledger.runs:
+                raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
+            claims.append(_claim(ledger, method))
+            scores.append(canaries.scores(output))
+            included.append(coins)
+            if progress is not None:
+                progress(r + 1, plan.runs, time.perf_counter() - start)
+    delta, claim = claims[0]["delta"], claims[0]
+    one_run = audit_one_run(
+        np.concatenate(scores), np.concatenate(included), delta=delta, confidence=plan.confidence
+    )
+    return AuditResult(
+        task=task,
+        method=method,
+        target_epsilon=epsilon,
+        claimed_epsilon=max(c["achieved_epsilon"] for c in claims),
+        delta=delta,
+        confidence=plan.confidence,
+        epsilon_trials=None,
+        epsilon_one_run=one_run.epsilon,
+        runs=plan.runs,
+        canaries=int(sum(len(s) for s in scores)),
+        noise_multiplier=claim["noise_multiplier"],
+        sample_rate=claim["sample_rate"],
+        steps=claim["steps"],
+        observed_rate=None,
+        wall_time_s=round(time.perf_counter() - start, 3),
+        trials={"note": "input canaries share one model per run: not independent trials"},
+        one_run=one_run.as_dict(),
+        canary="input",
+    )
 
 
 def _claim(ledger: AuditLedger, method: str) -> dict:

@@ -146,17 +146,9 @@ class CanaryRun:
 
 
 @dataclass
-class AuditLedger(PrivacyLedger):
-    """A ledger that plants and watches canaries in every DP run (see the module).
+class MemoLedger(PrivacyLedger):
+    """A ledger whose accountant answers come from a memo shared by an audit's ledgers."""
 
-    Attributes:
-        canaries: canaries per run (capped by the largest parameter tensor).
-        seed: seed of the coins and of the canary coordinates.
-    """
-
-    canaries: int = 1000
-    seed: int = 0
-    audited: list[CanaryRun] = field(default_factory=list)
     #: accountant answers by (history, delta, accountant), shared by an audit's ledgers:
     #: most of its runs have the same history (one calibration), and at q < 1 the RDP
     #: cross-check took about 3 s a run. The ledger's own checks still run every time.
@@ -168,6 +160,20 @@ class AuditLedger(PrivacyLedger):
         if key not in self.accounting_memo:
             self.accounting_memo[key] = super()._account(history)
         return self.accounting_memo[key]
+
+
+@dataclass
+class AuditLedger(MemoLedger):
+    """A ledger that plants and watches canaries in every DP run (see the module).
+
+    Attributes:
+        canaries: canaries per run (capped by the largest parameter tensor).
+        seed: seed of the coins and of the canary coordinates.
+    """
+
+    canaries: int = 1000
+    seed: int = 0
+    audited: list[CanaryRun] = field(default_factory=list)
 
     def train(self, module, optimizer, data: PrivateData, **kwargs) -> Training:
         """:meth:`PrivacyLedger.train` on the records plus the included canaries, the DP

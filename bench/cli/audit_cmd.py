@@ -12,6 +12,8 @@ EPILOG = """examples:
   bench audit dp-sgd --task privacy-audit --eps 1,10
   bench audit broken-no-noise --task privacy-audit --eps 1 --runs 4 --canaries 2000
   bench audit dp-vit-real --task mammo-cls --eps 6 --profile smoke --json
+  bench audit broken-leaky-map --task privacy-audit --eps 1 --canary input \
+      --canaries 1000                   # black-box input canaries: a leak outside DP-SGD
   bench audit broken-half-noise --task privacy-audit --eps 10 --profile small \
       --runs 500 --canaries 8000        # 4,000,000 canaries: half the noise at eps 10
 exit status: 0 when every lower bound is at most its claim, 1 when one exceeds it.
@@ -22,8 +24,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "audit",
         help="audit a method's DP: epsilon lower bound vs its claim",
-        description="Run a method's own DP-SGD code under white-box gradient canaries and "
-        "bound its epsilon from below (docs/privacy-audit.md).",
+        description="Run a method's own DP-SGD code under white-box gradient canaries (or "
+        "black-box input canaries) and bound its epsilon from below (docs/privacy-audit.md).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -35,6 +37,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--confidence", type=float, default=0.95, help="of the bound (default 0.95)")
     p.add_argument("--profile", default="smoke", help="the method's profile (default smoke)")
     p.add_argument("--seed", type=int, default=0, help="seed of the audit (default 0)")
+    p.add_argument(
+        "--canary",
+        choices=("gradient", "input"),
+        default="gradient",
+        help="white-box Dirac gradient canaries (default) or black-box input canaries: "
+        "records the task builds, planted in the training split, scored on the artifact",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per epsilon")
     p.add_argument(
         "--quiet", action="store_true", help="no progress lines on stderr (one every 10 s)"
@@ -61,7 +70,9 @@ def main(args: argparse.Namespace) -> int:
     get_method(args.task, args.method)
     if args.profile not in spec.settings:
         raise BenchError(f"--profile {args.profile!r}: {args.task} has {', '.join(spec.settings)}")
-    plan = AuditPlan(args.runs, args.canaries, args.confidence, args.profile, args.seed)
+    plan = AuditPlan(
+        args.runs, args.canaries, args.confidence, args.profile, args.seed, args.canary
+    )
     plan.check()
     caught = False
     for eps in epsilons:
@@ -92,10 +103,11 @@ def _progress(what: str, every_s: float = 10.0):
 
 def _line(r) -> str:
     flag = "  LOWER BOUND ABOVE CLAIM" if r.exceeds_claim else ""
+    trials = "n/a" if r.epsilon_trials is None else f"{r.epsilon_trials:.3f}"
     return (
         f"{r.task} {r.method} eps={r.target_epsilon:g}: claimed {r.claimed_epsilon:.3f}, "
         f"audited lower bound {r.epsilon_lower_bound:.3f} at {r.confidence:.0%} confidence "
-        f"(trials {r.epsilon_trials:.3f}, one-run {r.epsilon_one_run:.3f}; {r.runs} runs x "
-        f"{r.canaries // r.runs} canaries, sigma {r.noise_multiplier:.3g}, q {r.sample_rate:.3g},"
-        f" {r.steps} steps, {r.wall_time_s:.0f} s){flag}"
+        f"(trials {trials}, one-run {r.epsilon_one_run:.3f}; {r.runs} runs x "
+        f"{r.canaries // r.runs} {r.canary} canaries, sigma {r.noise_multiplier:.3g}, "
+        f"q {r.sample_rate:.3g}, {r.steps} steps, {r.wall_time_s:.0f} s){flag}"
     )

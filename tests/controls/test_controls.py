@@ -26,6 +26,9 @@ def test_every_control_is_registered_documented_and_a_default_of_the_task():
     assert set(BROKEN) | {"dp-sgd"} <= set(names)
     assert all("DELIBERATELY WRONG" in names[b].description for b in BROKEN)
     assert set(get_task("privacy-audit").default_methods) == set(BROKEN) | {"dp-sgd"}
+    # not a default: the task's white-box audit cannot see a leak outside the DP step;
+    # input canaries catch it (tests/bench/audit/test_inputs.py)
+    assert "DELIBERATELY WRONG" in names["broken-leaky-map"].description
 
 
 @pytest.mark.slow  # 9 s; tests/bench/audit/test_canary.py catches no-noise by default

@@ -102,6 +102,25 @@ class MammoProtocol:
             }
         return risk
 
+    def input_canaries(self, ctx: CellContext, prepared: Prepared, m: int, seed: int):
+        """Black-box input canaries (:mod:`bench.audit.inputs`): up to m patches of the
+        public split (the adversary knows them) with their labels flipped; the score is the
+        margin of the classifier's P(malignant) towards the canary's label. A canary's image
+        is public whatever its coin, so only its flipped label tells in from out."""
+        from bench.audit.inputs import InputCanaries, label_margin
+
+        public = prepared.held.public
+        pick = np.random.default_rng([seed, 2]).permutation(len(public))[:m]
+        images = np.array(public.images[pick])
+        labels = (1 - np.asarray(public.labels[pick])).astype(np.int64)
+
+        def score(artifact) -> np.ndarray:
+            if not isinstance(artifact, MammoArtifact):
+                raise BenchError(f"method {ctx.cell.method!r} returned no MammoArtifact")
+            return label_margin(_scores(ctx, artifact.classifier, Split(images, labels)), labels)
+
+        return InputCanaries(prepared.view.train, (images, labels), score)
+
 
 def _unbounded(ledger) -> list[str]:
     """Private-data steps other than the DP runs and the evaluation that had no protection."""

@@ -9,6 +9,10 @@ from typing import Any
 from bench.tasks.base import CellContext, Prepared, Scored
 from bench.tasks.privacy_audit.api import AuditView
 
+#: Data seeds of the input canaries' patches (audit seed s renders seed CANARY_DATA_SEED +
+#: s): never a profile's ``data_seed``, so a canary is never a copy of a training record.
+CANARY_DATA_SEED = 1_000_003
+
 
 class AuditProtocol:
     """Prepare phantom mass patches; score = audit the cell's method."""
@@ -46,6 +50,29 @@ class AuditProtocol:
 
     def risk(self, ctx: CellContext, ledger) -> dict[str, Any]:
         return {"note": "privacy-audit measures the privacy itself (the audit in metrics)"}
+
+    def input_canaries(self, ctx: CellContext, prepared: Prepared, m: int, seed: int):
+        """Black-box input canaries (:mod:`bench.audit.inputs`): m phantom patches the
+        adversary renders itself (another data seed), labels flipped; the score is the
+        returned model's logit margin towards the canary's label."""
+        import numpy as np
+        import torch
+
+        from bench.audit.canary import AuditError
+        from bench.audit.inputs import InputCanaries
+
+        data = _patches(m, ctx.settings.image_size, CANARY_DATA_SEED + seed)
+        images, labels = data.images, (1 - data.labels).astype(np.int64)
+        sign = 2.0 * labels - 1.0
+
+        def score(model) -> np.ndarray:
+            if not callable(model):
+                raise AuditError("input canaries score the method's model: it returned none")
+            with torch.no_grad():
+                logits = model(torch.as_tensor(images)).double()
+            return sign * (logits[:, 1] - logits[:, 0]).numpy()
+
+        return InputCanaries(prepared.view.train, (images, labels), score)
 
 
 @functools.lru_cache(maxsize=2)

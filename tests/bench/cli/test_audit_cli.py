@@ -59,3 +59,11 @@ def test_progress_is_a_line_on_stderr_at_most_every_10_s_and_after_the_last_run(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and lines[1].startswith("audit m eps=1: run 3/4, 12 s")
     assert "about 0 s left" in lines[2]
+
+
+def test_input_canaries_name_their_kind_and_catch_a_leaky_map(capsys):
+    _controls()
+    argv = ["broken-leaky-map", "--task", "privacy-audit", "--eps", "1", "--canary", "input"]
+    code, out, _ = _run(capsys, "audit", *argv, "--runs", "1", "--canaries", "200",
+                        "--profile", "small")  # fmt: skip
+    assert code == 1 and "200 input canaries" in out and "trials n/a" in out, out
