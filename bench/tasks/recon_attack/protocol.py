@@ -134,7 +134,8 @@ class ReconAttackProtocol:
         own opacus step (:class:`~.release.DPStep`, the ledger's calibrated sigma and clip,
         the ledger's accountant, the task's noise generator) releases ``threat.steps``
         updates of a batch that Poisson sampling at ``threat.sample_rate`` fills from the
-        private records -- trial 0's target and the auditor's canary records
+        private records -- trial 0's target (with its label, for a labelled threat model)
+        and the auditor's canary records
         (:meth:`~bench.audit.canary.AuditLedger.watch_release`). The model is the attack's,
         with one dead parameter tensor the white-box auditor builds in to hold the canary
         coordinates (the attack's trap has a few weights). Nothing is reconstructed or
@@ -143,8 +144,6 @@ class ReconAttackProtocol:
 
         held: Held = prepared.held
         _check_attack(attack)
-        if held.labels is not None:
-            raise BenchError("the release audit of a labelled threat model is not built")
         mech, threat = held.mechanism, held.threat
         model = _WithDeadCoordinates(copy.deepcopy(attack.model), ledger.canaries)
         step = DPStep(
@@ -157,7 +156,10 @@ class ReconAttackProtocol:
             sample_rate=threat.sample_rate,
         )
         try:
-            records = ledger.watch_release(step.optimizer, held.inputs[:1], mech, name=RELEASE)
+            base = held.inputs[:1]  # a labelled threat model's records are (image, label)
+            if held.labels is not None:
+                base = list(zip(held.inputs[:1], held.labels[:1], strict=True))
+            records = ledger.watch_release(step.optimizer, base, mech, name=RELEASE)
             release_records(
                 step,
                 records,
@@ -165,6 +167,7 @@ class ReconAttackProtocol:
                 sample_rate=threat.sample_rate,
                 steps=threat.steps,
                 generator=held.generator,
+                labelled=held.labels is not None,
             )
         finally:
             step.close()

@@ -319,12 +319,13 @@ def release_records(
     sample_rate: float,
     steps: int,
     generator: torch.Generator,
+    labelled: bool = False,
 ) -> list[dict[str, Tensor]]:
     """``steps`` releases of ``stepper`` on a batch of many private records (each a tensor
-    of the model's input shape), each record in a step's batch by Poisson sampling at
-    ``sample_rate`` from ``generator``: :func:`release_trials`'s mechanism with more than
-    one record, as the privacy audit's canary records need. Every batch is read from
-    ``records`` at once (``records.__getitems__``, or one index at a time).
+    of the model's input shape, or with ``labelled`` an ``(input, label)`` pair), each record in a step's batch by Poisson sampling at ``sample_rate`` from
+    ``generator``: :func:`release_trials`'s mechanism with more than one record, as the
+    privacy audit's canary records need. Every batch is read from ``records`` at once
+    (``records.__getitems__``, or one index at a time).
 
     Example:
         >>> model = nn.Linear(2, 1, bias=False)
@@ -342,8 +343,12 @@ def release_records(
     for _ in range(steps):
         hits = torch.rand(len(records), generator=generator) < sample_rate
         rows = read(torch.nonzero(hits).flatten().tolist())
-        batch = torch.stack(rows) if rows else torch.zeros(0, *input_shape)
-        updates.append(stepper.release(batch))
+        inputs = [r[0] for r in rows] if labelled else rows
+        batch = torch.stack(inputs) if rows else torch.zeros(0, *input_shape)
+        labels = None
+        if labelled:
+            labels = torch.stack([r[1] for r in rows]) if rows else torch.zeros(0, dtype=torch.long)
+        updates.append(stepper.release(batch, labels))
     return updates
 
 

@@ -86,3 +86,30 @@ def test_recon_attack_release_without_noise_is_caught(monkeypatch):
     monkeypatch.setattr(AuditLedger, "watch_release", noiseless)
     result = audit_method("recon-attack", "prior-free-dpsgd", 1.0, AuditPlan(runs=1))
     assert result.exceeds_claim and result.epsilon_lower_bound > 3
+
+
+def test_a_labelled_release_reads_image_label_pairs_and_its_canaries_exactly():
+    """inverting-gradients' threat model: records are (image, label) pairs, the loss uses
+    the labels; the canaries (copies of record 0, pair included) are read back exactly."""
+    ledger = AuditLedger(PrivacyBudget(1.0, 1e-5, "rdp"), unit="one image", canaries=300)
+    pair = [(torch.zeros(300), torch.tensor(1))]
+    mech = ledger.calibrated("release", ledger.hold("targets", torch.zeros(1, 300)),
+                             sample_rate=1.0, steps=2, max_grad_norm=1.0)  # fmt: skip
+    model = torch.nn.Linear(300, 2, bias=False)
+    seen = []
+
+    def loss(out, labels):
+        seen.append(labels.tolist())
+        return torch.nn.functional.cross_entropy(out, labels, reduction="sum")
+
+    step = DPStep(model, loss, noise_multiplier=mech.sigma, accountant=mech.accountant,
+                  generator=torch.Generator().manual_seed(0), sample_rate=1.0)  # fmt: skip
+    step.optimizer.noise_multiplier = 0.0  # read the canaries exactly
+    records = ledger.watch_release(step.optimizer, pair, mech, name="r")
+    release_records(step, records, input_shape=(300,), sample_rate=1.0, steps=2,
+                    generator=torch.Generator().manual_seed(1), labelled=True)  # fmt: skip
+    step.close()
+    (run,) = ledger.audited
+    released = np.stack(run.released, axis=1)
+    assert seen and all(set(s) == {1} for s in seen)  # every row carried record 0's label
+    assert np.allclose(released[run.included], 1.0) and not released[~run.included].any()
