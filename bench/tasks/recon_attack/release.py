@@ -322,9 +322,10 @@ def release_records(
     labelled: bool = False,
 ) -> list[dict[str, Tensor]]:
     """``steps`` releases of ``stepper`` on a batch of many private records (each a tensor
-    of the model's input shape, or with ``labelled`` an ``(input, label)`` pair), each record in a step's batch by Poisson sampling at ``sample_rate`` from
-    ``generator``: :func:`release_trials`'s mechanism with more than one record, as the
-    privacy audit's canary records need. Every batch is read from ``records`` at once
+    of the model's input shape, or with ``labelled`` an ``(input, label)`` pair), each
+    record in a step's batch by Poisson sampling at ``sample_rate`` from ``generator``:
+    :func:`release_trials`'s mechanism with more than one record, as the privacy audit's
+    canary records need. Every batch is read from ``records`` at once
     (``records.__getitems__``, or one index at a time).
 
     Example:
