@@ -81,14 +81,23 @@ class AccountingError(BenchError):
 
 
 @contextlib.contextmanager
-def quiet_accountant():
-    """Silence two harmless opacus warnings that would flood the progress output.
+def accounting_context():
+    """Where every accountant call runs: one BLAS thread, two harmless warnings silenced.
 
-    PRV at q = 1 takes log(1 - q) = -inf on a branch that is masked out anyway, and RDP
-    notes when its optimal order is at the edge of the orders tried (its epsilon is then a valid
-    but looser upper bound; PRV is the reported guarantee).
+    One BLAS thread: opacus's PRV epsilon moves in its last digits with the BLAS library's
+    thread count (a summation order: sigma 0.50048828125, q 1, T 1, delta 1e-5 gives
+    9.995703575490618 with one thread and ...612 with two). A cell runs with its own
+    thread count and ``bench privacy`` with the machine's; pinned here, every path on
+    every machine gives a training record's digits.
+
+    The warnings: PRV at q = 1 takes log(1 - q) = -inf on a branch that is masked out
+    anyway, and RDP notes when its optimal order is at the edge of the orders tried (its
+    epsilon is then a valid but looser upper bound; PRV is the reported guarantee).
     """
-    with warnings.catch_warnings():
+    import numpy  # noqa: F401  (loaded first: threadpoolctl limits the libraries it finds)
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.filterwarnings("ignore", message="Optimal order is the (largest|smallest) alpha")
         yield
@@ -245,7 +254,7 @@ def epsilon_of_history(
     if any(sigma <= 0 for sigma, _, _ in history):
         return math.inf
     runs = [(float(s), float(q), int(t)) for s, q, t in history]
-    with quiet_accountant():
+    with accounting_context():
         if accountant == "prv":
             return _prv_epsilon(runs, delta, max_points)
         acc = _light_accountant("rdp")
@@ -505,7 +514,7 @@ def _grid_points(sigma: float, sample_rate: float, steps: int, delta: float) -> 
     acc = accountants()[0]()
     prv = sys.modules[type(acc).__module__]
     try:
-        with quiet_accountant(), np.errstate(all="ignore"):
+        with accounting_context(), np.errstate(all="ignore"):
             prvs = [prv.PoissonSubsampledGaussianPRV(sample_rate, sigma)]
             return acc._get_domain(prvs, [steps], PRV_EPS_ERROR, delta / 1000).size
     except (OverflowError, ValueError, RuntimeError):
@@ -524,7 +533,7 @@ def _coarse_prv_epsilon(sigma: float, sample_rate: float, steps: int, delta: flo
     prv = sys.modules[type(acc).__module__]
     delta_error = delta / 1000
     try:
-        with quiet_accountant(), warnings.catch_warnings(), np.errstate(all="ignore"):
+        with accounting_context(), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             prvs = [prv.PoissonSubsampledGaussianPRV(sample_rate, sigma)]
             domain = acc._get_domain(prvs, [steps], ANCHOR_EPS_ERROR, delta_error)

@@ -33,12 +33,12 @@ from typing import Any
 from bench.errors import BenchError
 from bench.privacy.accounting import (
     Calibration,
+    accounting_context,
     calibrate,
     cross_check_of_history,
     epsilon_of_history,
     make_accountant,
     other_accountant,
-    quiet_accountant,
 )
 from bench.privacy.budget import PrivacyBudget
 
@@ -170,7 +170,7 @@ class Training:
             return math.inf
         if self.steps_taken() == 0:  # opacus's PRV accountant fails on an empty history
             return 0.0
-        with quiet_accountant():
+        with accounting_context():
             return float(self.engine.accountant.get_epsilon(delta=self.calibration.budget.delta))
 
 

@@ -7,7 +7,7 @@ import pytest
 from opacus.accountants import PRVAccountant, RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
 
-from bench.privacy.accounting import epsilon_of_history, quiet_accountant, solve_sigma
+from bench.privacy.accounting import accounting_context, epsilon_of_history, solve_sigma
 from bench.privacy.budget import PrivacyBudget
 
 HISTORIES = [
@@ -25,7 +25,7 @@ HISTORIES = [
 def test_light_accountants_are_bit_identical_to_opacus(history, name, cls):
     acc = cls()
     acc.history = list(history)
-    with quiet_accountant():
+    with accounting_context():
         expected = acc.get_epsilon(delta=1e-5)
     assert epsilon_of_history(history, 1e-5, name) == expected
 
@@ -54,7 +54,7 @@ def test_calibration_keeps_the_boards_sigma(eps, delta, q, steps, sigma):
     ],
 )
 def test_calibration_equals_opacus_get_noise_multiplier(eps, q, steps, accountant):
-    with quiet_accountant():
+    with accounting_context():
         expected = get_noise_multiplier(
             target_epsilon=eps, target_delta=1e-5, sample_rate=q, steps=steps,
             accountant=accountant, epsilon_tolerance=0.01,
