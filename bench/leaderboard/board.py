@@ -112,7 +112,7 @@ def rank_table(
             _ci(row),
             str(row.seeds),
             "-" if row.achieved is None else f"{row.achieved:.6g}",
-            audits.get((row.label, row.epsilon), NOT_AUDITED),
+            audits.get((row.label, row.epsilon)) or _unaudited(row),
         )
         for row in rows
     ]
@@ -121,6 +121,15 @@ def rank_table(
 
 
 NOT_AUDITED = "not audited"
+
+
+def _unaudited(row: Row) -> str:
+    """The audit cell of a row without an audit: why there is nothing to audit, if so."""
+    if row.achieved is None:
+        return "- (no DP claim)"  # the non-private baseline claims nothing
+    if row.achieved == 0:
+        return "- (no private training)"  # e.g. trained on synthetic data only
+    return NOT_AUDITED
 
 
 def audit_cells(submission: Submission) -> dict[float, str]:

@@ -76,3 +76,18 @@ def test_an_audit_beside_a_submission_is_not_loaded_as_one(tmp_path):
     (folder / "prior-free@small.audit.json").write_text(lines)
     (submission,) = load_submissions(tmp_path, "recon-attack")
     assert audit_cells(submission) == {1.0: "0.20 <= 0.99 (95%)"}
+
+
+def test_a_row_without_an_audit_says_why_when_there_is_nothing_to_audit():
+    from bench.leaderboard.board import rank_table
+    from bench.leaderboard.ranking import Row
+    from bench.tasks import get_task
+
+    def row(label, achieved):
+        return Row(label, "small", 1.0, 3, 0.7, 0.01, 0.6, 0.8, achieved=achieved)
+
+    rows = [row("dp", 0.99), row("syn-only", 0.0), row("plain", None), row("audited", 0.99)]
+    table = rank_table(rows, get_task("mammo-cls"), set(), {("audited", 1.0): "0.5 <= 0.99"})
+    cells = {r[1]: r[-1] for r in table.rows}
+    assert cells == {"dp": "not audited", "syn-only": "- (no private training)",
+                     "plain": "- (no DP claim)", "audited": "0.5 <= 0.99"}  # fmt: skip
