@@ -32,6 +32,7 @@ from typing import Any
 from bench.cache import write_json_atomic
 from bench.errors import BenchError
 from bench.leaderboard.checks import record_label
+from bench.leaderboard.submission import VERIFY_SUFFIX
 from bench.runner import device_type
 
 # what legitimately differs between two runs of the same cell (the environment is
@@ -75,7 +76,7 @@ class Verification:
 
 def verification_path(submission: Path) -> Path:
     """Where the verification of ``submission`` is written: beside it."""
-    return submission.with_name(f"{submission.stem}.verify.json")
+    return submission.with_suffix(VERIFY_SUFFIX)
 
 
 def verify_submission(
