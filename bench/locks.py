@@ -8,6 +8,9 @@ start time, command) so that the refused run can say which run it waits for.
 
 A cache entry of a public part (an autoencoder, a GAN) is built under its own flock
 (:func:`build_lock`), so that parallel cells needing the same missing part train it once.
+A worker of ``bench run --jobs`` may instead *defer* its cell while another cell builds
+the part (:func:`deferring`): the launcher runs other cells first and this one later,
+so that a core does not idle through a long pre-training that another cell is doing.
 """
 
 from __future__ import annotations
@@ -28,6 +31,37 @@ LOCK_NAME = ".lock"
 
 class FolderBusyError(BenchError):
     """Another process holds the folder's lock."""
+
+
+class BuildBusy(Exception):  # a signal to the launcher, not an error
+    """Another cell builds the public part this cell needs next: run it later."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path.name} is being built by another cell")
+        self.path = str(path)
+
+
+#: The deferral policy of this process's current cell (:func:`deferring`): the build
+#: locks it may still be deferred for (None: wait for every busy lock, as by default).
+_deferral: dict = {"skip": None}
+
+
+@contextlib.contextmanager
+def deferring(skip: set[str]) -> Iterator[None]:
+    """Within the block (one cell in a ``--jobs`` worker), a busy build lock whose path is
+    not in ``skip`` raises :class:`BuildBusy` instead of waiting, until
+    :func:`stop_deferring` (the cell's first private work: nothing done after it is
+    thrown away)."""
+    _deferral["skip"] = set(skip)
+    try:
+        yield
+    finally:
+        _deferral["skip"] = None
+
+
+def stop_deferring() -> None:
+    """The cell started its private work: from now on it waits for busy build locks."""
+    _deferral["skip"] = None
 
 
 @contextlib.contextmanager
@@ -81,8 +115,9 @@ def build_lock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterato
 
     Two cells (worker processes of one run, or two runs sharing a cache) that need the
     same missing public part must not both train it: the first takes the lock and
-    trains, the others wait, then find the entry built. ``on_wait`` is called once when
-    the lock is busy (to say so). The lock file ``.<name>.lock`` stays beside the entry
+    trains, the others wait, then find the entry built (or, in a deferring cell, raise
+    :class:`BuildBusy`). ``on_wait`` is called once when the lock is busy (to say so).
+    The lock file ``.<name>.lock`` stays beside the entry
     (empty; a flock, so a killed builder releases it).
     """
     try:
@@ -96,6 +131,9 @@ def build_lock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterato
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            skip = _deferral["skip"]
+            if skip is not None and str(path) not in skip:
+                raise BuildBusy(path) from None
             if on_wait is not None:
                 on_wait()
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)

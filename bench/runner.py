@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.config import apply_overrides, override_keys
 from bench.datasets import DATASETS, accepts, require_root
 from bench.errors import BenchError, DatasetError, RecordError
+from bench.locks import BuildBusy
 from bench.notices import handled_warnings
 from bench.privacy.budget import PrivacyBudget
 from bench.records import (
@@ -63,7 +64,9 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class CellStatus:
-    """The outcome of one cell: ``done``, ``skipped`` (already finished) or ``failed``."""
+    """The outcome of one cell: ``done``, ``skipped`` (already finished), ``failed``, or
+    ``deferred`` (a ``--jobs`` worker met a public part another cell is building; ``error``
+    holds its lock's path; nothing was written)."""
 
     cell: Cell
     state: str
@@ -214,6 +217,8 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
             record = execute_cell(request, ctx)
         record["wall_time_s"] = round(time.perf_counter() - start, 3)
         write_record(path, record)
+    except BuildBusy as busy:  # a --jobs worker defers it: the launcher runs it later
+        return CellStatus(cell, "deferred", path, busy.path)
     except Exception as exc:  # isolate the cell: report and let the grid go on
         log.debug("cell %s failed:\n%s", cell.label, traceback.format_exc())
         return CellStatus(cell, "failed", path, f"{type(exc).__name__}: {exc}")

@@ -108,6 +108,17 @@ class RunDisplay:
                 bar.close()
             self._write(f"{cell.label}: its worker process died; running it again")
 
+    def deferred(self, cell: Cell, part: str) -> None:
+        """A worker deferred a cell whose next public part another cell is building."""
+        with self.lock:
+            self.eta.timings.pop(cell, None)
+            bar, position, _ = self.slots.pop(cell.label, (None, 0, None))
+            if bar is not None:
+                self.free.append(position)
+                bar.close()
+            self._write(f"{cell.label}: {part} is being built by another cell; running "
+                        "other cells first")  # fmt: skip
+
     def note(self, line: str) -> None:
         """One line for the person watching, between the progress bars."""
         with self.lock:

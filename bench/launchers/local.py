@@ -10,7 +10,12 @@ the remaining ones (a cell whose worker dies twice fails). Each record is
 written atomically by its cell, so an interrupt or a kill loses no finished cell; the
 workers end with this process (they watch it), so the ``--out`` lock that this process
 holds covers them. Public parts are built under a file lock per cache entry
-(:func:`bench.checkpoints.entry_lock`): two workers never train the same part.
+(:func:`bench.checkpoints.entry_lock`): two workers never train the same part. A worker
+whose cell needs a part another cell is building, before the cell's private work
+begins, defers it (:func:`bench.locks.deferring`) and takes the next cell: the deferred
+one runs again after the cells queued so far, waiting for that part at most once more
+(a cell is deferred at most once per part), so that a core does not idle through a
+pre-training that another cell is doing.
 
 The workers report their phases through a queue to the one display drawn here
 (:mod:`bench.launchers.display`).
@@ -131,14 +136,22 @@ def _round(request, cells, jobs, context, events, display, statuses) -> list[Cel
         _registrations(request.task),
     )  # fmt: skip
     pool = ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=init)
-    futures = {pool.submit(_work, request, cell): cell for cell in cells}
+    futures = {pool.submit(_work, request, cell, frozenset()): cell for cell in cells}
+    deferred: dict[Cell, frozenset] = {}  # the parts each cell was deferred for
     try:
         not_done = set(futures)
         while not_done:
             finished, not_done = wait(not_done, return_when=FIRST_COMPLETED)
             for future in finished:
-                if _collect(future, futures[future], display, statuses) == "broken":
+                cell = futures[future]
+                state = _collect(future, cell, display, statuses)
+                if state == "broken":
                     return _after_broken_pool(futures, display, statuses)
+                if state == "deferred":  # after the cells queued so far
+                    deferred[cell] = deferred.get(cell, frozenset()) | {future.result().error}
+                    again = pool.submit(_work, request, cell, deferred[cell])
+                    futures[again] = cell
+                    not_done.add(again)
     except BaseException:  # Ctrl-C, SIGTERM: stop every worker before the --out lock goes
         _stop(pool)
         raise
@@ -154,6 +167,9 @@ def _collect(future, cell: Cell, display: RunDisplay, statuses: dict) -> str:
         return "broken"
     except Exception as exc:  # an error outside run_cell's own handling (unpicklable...)
         status = CellStatus(cell, "failed", Path(), f"{type(exc).__name__}: {exc}")
+    if status.state == "deferred":
+        display.deferred(cell, Path(status.error).stem)
+        return status.state
     statuses[cell] = status
     display.finished(cell, status.error)
     return status.state
@@ -248,8 +264,13 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _work(request: RunRequest, cell: Cell) -> CellStatus:
-    return _run(request, cell, _events.put)
+def _work(request: RunRequest, cell: Cell, deferred_for: frozenset) -> CellStatus:
+    """One cell in a worker: deferred (not waiting) for a part another cell builds, unless
+    it was deferred for that part before."""
+    from bench.locks import deferring
+
+    with deferring(set(deferred_for)):
+        return _run(request, cell, _events.put)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -344,6 +344,9 @@ class PrivacyLedger:
         return self._mechanism(name, data, sample_rate, steps, max_grad_norm, share)
 
     def _mechanism(self, name, data, sample_rate, steps, max_grad_norm, share) -> Mechanism:
+        from bench.locks import stop_deferring
+
+        stop_deferring()  # private work begins: a --jobs worker no longer defers this cell
         budget = self._take(share)
         cal = calibrate(budget, sample_rate, steps)
         if not budget.is_private:

@@ -37,19 +37,30 @@ def _same_records(request_of, tmp_path: Path) -> None:
 
 
 def test_jobs_2_writes_the_records_of_jobs_1_spares_the_rest_of_a_failed_cell_and_resumes(
-    toy_task, tmp_path, capfd
+    toy_task, tmp_path, monkeypatch, capfd
 ):
     """The fast variant (the instant toy task, registered in this process only, so the
-    workers must get its specs); real cells: the slow tests below."""
+    workers must get its specs); real cells: the slow tests below.
+
+    The two eps = 1 cells need one public part (4 s to build): the worker that meets it
+    being built defers its cell and runs the others meanwhile instead of waiting."""
+    monkeypatch.setenv("PRIVMEDBENCH_CACHE", str(tmp_path / "cache"))
 
     def request_of(out):
         return RunRequest(
             "toy", (1.0, 10.0, math.inf), ("toy-method",), (0, 1), "smoke", "phantom-mammo",
-            out, overrides={"fail_at": "10"},
+            out, overrides={"fail_at": "10", "public_s": "4"},
         )  # fmt: skip
 
-    two, one = run(request_of(tmp_path / "two"), jobs=2), run(request_of(tmp_path / "one"))
-    assert "6 cells to run, 2 jobs (as asked)" in capfd.readouterr().err
+    two = run(request_of(tmp_path / "two"), jobs=2)
+    err = capfd.readouterr().err
+    one = run(request_of(tmp_path / "one"))
+    assert "6 cells to run, 2 jobs (as asked)" in err
+    deferred = [line.split(":")[0] for line in err.splitlines() if "running other cells" in line]
+    assert len(deferred) == 1 and "eps=1 " in deferred[0], err
+    assert f"{deferred[0]}: part is being built by another cell; running other" in err
+    done = [line.split(":")[0] for line in err.splitlines() if ": done in " in line]
+    assert done.index("toy-method eps=inf seed=1") < done.index(deferred[0]), err
     failed = ["toy-method eps=10 seed=0", "toy-method eps=10 seed=1"]
     for result in (two, one):
         errors = [f"{s.cell.label}: {s.error}" for s in result.failed]
