@@ -180,7 +180,7 @@ def _after_broken_pool(futures, display: RunDisplay, statuses: dict) -> list[Cel
     run again in a new pool, and so do the interrupted ones, once (which of them killed
     its worker is not known); a cell interrupted twice fails."""
     time.sleep(0.5)  # let the reader thread deliver the last "start" events
-    cells = list(futures.values())
+    cells = list(dict.fromkeys(futures.values()))  # a deferred cell was submitted twice
     started = any(cell in statuses or cell in display.eta.timings for cell in cells)
     again = []
     for cell in cells:
