@@ -48,6 +48,7 @@ class RunDisplay:
         self.done = self.failed = 0
         self.ended: set[Cell] = set()
         self.interruptions: dict[Cell, int] = {}  # how often a cell's worker died under it
+        self.announced: set[str] = set()  # public parts whose deferrals were announced
         self.cached: dict[Cell, list[str]] = {}  # public parts a cell loaded from the cache
         self.grid = tqdm(
             total=len(cells), desc=task, unit="cell", position=0, file=self.stream,
@@ -116,8 +117,10 @@ class RunDisplay:
             if bar is not None:
                 self.free.append(position)
                 bar.close()
-            self._write(f"{cell.label}: {part} is being built by another cell; running "
-                        "other cells first")  # fmt: skip
+            if part not in self.announced:  # one line per part, not one per cell
+                self.announced.add(part)
+                self._write(f"{cell.label}: {part} is being built by another cell; "
+                            "running other cells first")  # fmt: skip
 
     def note(self, line: str) -> None:
         """One line for the person watching, between the progress bars."""
