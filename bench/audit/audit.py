@@ -154,12 +154,23 @@ def _audited_cell(
         accounting_memo=memo,
     )  # fmt: skip
     protocol = spec.load_protocol()
-    prepared = protocol.prepare(ctx, ledger)
-    output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
-    release = getattr(protocol, "audit_release", None)
-    if not ledger.audited and release is not None:  # the task's own DP release (recon-attack)
-        release(ctx, prepared, output, ledger)
+    with _cell_threads(ctx):
+        prepared = protocol.prepare(ctx, ledger)
+        output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
+        release = getattr(protocol, "audit_release", None)
+        if not ledger.audited and release is not None:  # the task's own DP release
+            release(ctx, prepared, output, ledger)
     return ledger
+
+
+def _cell_threads(ctx):
+    """The thread count a cell of ``bench run`` trains with (one on the CPU): the public
+    parts' cache keys hold it, so an audit reuses the board's parts, and trains as its
+    cells did."""
+    from bench.runner import RunRequest
+    from bench.threads import cpu_threads
+
+    return cpu_threads(RunRequest.threads if ctx.device == "cpu" else 0)
 
 
 def _context(task, method, epsilon, plan: AuditPlan, run: int, out: Path):
@@ -190,15 +201,16 @@ def _audit_inputs(task, method, epsilon, plan: AuditPlan, progress) -> AuditResu
             if make is None:
                 raise AuditError(f"{task} offers no input canaries; audit it with gradient ones")
             ledger = MemoLedger(ctx.budget, unit=spec.privacy_unit, accounting_memo=memo)
-            prepared = protocol.prepare(ctx, ledger)
-            canaries = make(ctx, prepared, plan.canaries, seed)
-            coins = np.random.default_rng([seed, 1]).random(len(canaries)) < 0.5
-            canaries.plant(coins)
-            output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
-            if not ledger.runs:
-                raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
+            with _cell_threads(ctx):
+                prepared = protocol.prepare(ctx, ledger)
+                canaries = make(ctx, prepared, plan.canaries, seed)
+                coins = np.random.default_rng([seed, 1]).random(len(canaries)) < 0.5
+                canaries.plant(coins)
+                output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
+                if not ledger.runs:
+                    raise AuditError(f"{method} trained nothing through ledger.train: no DP run")
+                scores.append(canaries.scores(output))
             claims.append(_claim(ledger, method))
-            scores.append(canaries.scores(output))
             included.append(coins)
             if progress is not None:
                 progress(r + 1, plan.runs, time.perf_counter() - start)

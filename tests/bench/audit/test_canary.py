@@ -137,3 +137,24 @@ def test_an_audits_ledgers_share_the_accountant_calls_of_equal_histories(monkeyp
     ]
     assert calls[0] == calls[1] == original([(1.0, 1.0, 2)], 1e-5, "rdp") > calls[2]
     assert computed == [((1.0, 1.0, 2),), ((2.0, 1.0, 2),)]  # the repeated history: once
+
+
+def test_an_audit_trains_with_a_cells_thread_count(monkeypatch):
+    """A cell of bench run trains with one CPU thread, and the public parts' cache keys
+    hold the thread count: an audit run does the same, so it reuses a board's parts."""
+    import controls.training as training
+
+    seen, train = [], training._train
+
+    def spy(ctx, view, ledger, bug=None):
+        seen.append(torch.get_num_threads())
+        return train(ctx, view, ledger, bug)
+
+    monkeypatch.setattr(training, "_train", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        audit_method("privacy-audit", "dp-sgd", 1.0, AuditPlan(1, 50, profile="small"))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
