@@ -52,6 +52,7 @@ def test_the_margin_is_the_log_odds_of_the_canarys_own_label_and_stays_finite():
 SMALL = {"profile": "small"}
 
 
+@pytest.mark.slow  # ~10 s; the leaky-map test runs the input audit by default
 def test_honest_dp_sgd_stays_below_its_claim_under_input_canaries():
     plan = AuditPlan(runs=2, canaries=100, canary="input", **SMALL)
     result = audit_method("privacy-audit", "dp-sgd", 1.0, plan)
