@@ -4,9 +4,9 @@
 # usage: scripts/submit_baselines.sh [small|paper] [OUT_DIR]
 #
 #   small  (default) CPU: the task's default epsilon grid, seeds 0,1,2, on the built-in
-#          phantoms. On the shared 2-core CPU (Nov 2026): recon-attack 9 min 10 s;
-#          mammo-cls about 74 min and cardiac-ldm about 73 min (each on one core, the two
-#          side by side; docs/leaderboards.md).
+#          phantoms. On the shared 2-core CPU, cold cache (Dec 2026, docs/leaderboards.md):
+#          recon-attack 25 min (load 4-10), mammo-cls 2 h 1 min (load 3-8), cardiac-ldm
+#          1 h 41 min (--jobs 2, load 3-5).
 #   paper  the seed papers' sizes and schedules; needs CUDA and refuses to start without.
 #
 # Every task folder leaderboards/<task>/cards/ holds one method card per reference method
