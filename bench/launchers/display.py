@@ -82,10 +82,7 @@ class RunDisplay:
             self.eta.finished(cell)
             timing = self.eta.timings.get(cell)
             wall = time.monotonic() - timing.start if timing else None
-            bar, position, _ = self.slots.pop(cell.label, (None, 0, None))
-            if bar is not None:
-                self.free.append(position)
-                bar.close()
+            self._release_slot(cell)
             if error is None:
                 self.done += 1
                 cached = self.cached.pop(cell, [])
@@ -103,24 +100,25 @@ class RunDisplay:
         with self.lock:
             self.interruptions[cell] = self.interruptions.get(cell, 0) + 1
             self.eta.timings.pop(cell, None)
-            bar, position, _ = self.slots.pop(cell.label, (None, 0, None))
-            if bar is not None:
-                self.free.append(position)
-                bar.close()
+            self._release_slot(cell)
             self._write(f"{cell.label}: its worker process died; running it again")
 
     def deferred(self, cell: Cell, part: str) -> None:
         """A worker deferred a cell whose next public part another cell is building."""
         with self.lock:
             self.eta.timings.pop(cell, None)
-            bar, position, _ = self.slots.pop(cell.label, (None, 0, None))
-            if bar is not None:
-                self.free.append(position)
-                bar.close()
+            self._release_slot(cell)
             if part not in self.announced:  # one line per part, not one per cell
                 self.announced.add(part)
                 self._write(f"{cell.label}: {part} is being built by another cell; "
                             "running other cells first")  # fmt: skip
+
+    def _release_slot(self, cell: Cell) -> None:
+        """Close the cell's progress bar and free its line (the lock is held)."""
+        bar, position, _ = self.slots.pop(cell.label, (None, 0, None))
+        if bar is not None:
+            self.free.append(position)
+            bar.close()
 
     def note(self, line: str) -> None:
         """One line for the person watching, between the progress bars."""
