@@ -194,6 +194,12 @@ def cell_threads(request: RunRequest, device: str) -> int | None:
         return torch.get_num_threads()
 
 
+def cell_thread_limit(request: RunRequest, device: str):
+    """The block a cell trains in: ``request.threads`` torch and BLAS threads on the CPU
+    (the public parts' cache keys hold the count), the library defaults on a GPU."""
+    return cpu_threads(request.threads if device_type(device) == "cpu" else 0)
+
+
 @functools.cache
 def _data_identity(dataset: str, root: Path | None) -> tuple[str, str | None]:
     """Name and root content hash of the data (hashed once per run, not per cell).
@@ -212,8 +218,7 @@ def run_cell(request: RunRequest, cell: Cell, progress=None) -> CellStatus:
     path = record_path(request.out, ctx.task.version, cell)
     start = time.perf_counter()
     try:
-        threads = request.threads if ctx.device == "cpu" else 0
-        with cpu_threads(threads):
+        with cell_thread_limit(request, ctx.device):
             record = execute_cell(request, ctx)
         record["wall_time_s"] = round(time.perf_counter() - start, 3)
         write_record(path, record)

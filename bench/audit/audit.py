@@ -146,15 +146,17 @@ def _audited_cell(
 ) -> AuditLedger:
     """One run of ``method``'s cell under an :class:`AuditLedger` (``memo``: the audit's
     shared accountant answers)."""
+    from bench.runner import cell_thread_limit
     from bench.tasks import get_method
 
-    spec, ctx, seed = _context(task, method, epsilon, plan, run, out)
+    spec, request, ctx, seed = _context(task, method, epsilon, plan, run, out)
     ledger = AuditLedger(
         ctx.budget, unit=spec.privacy_unit, canaries=plan.canaries, seed=seed,
         accounting_memo=memo,
     )  # fmt: skip
     protocol = spec.load_protocol()
-    with _cell_threads(ctx):
+    # a cell's thread count: an audit reuses a board's cached parts and trains as its cells
+    with cell_thread_limit(request, ctx.device):
         prepared = protocol.prepare(ctx, ledger)
         output = get_method(task, method).run(ctx.for_method(), prepared.view, ledger)
         release = getattr(protocol, "audit_release", None)
@@ -163,19 +165,9 @@ def _audited_cell(
     return ledger
 
 
-def _cell_threads(ctx):
-    """The thread count a cell of ``bench run`` trains with (one on the CPU): the public
-    parts' cache keys hold it, so an audit reuses the board's parts, and trains as its
-    cells did."""
-    from bench.runner import RunRequest
-    from bench.threads import cpu_threads
-
-    return cpu_threads(RunRequest.threads if ctx.device == "cpu" else 0)
-
-
 def _context(task, method, epsilon, plan: AuditPlan, run: int, out: Path):
-    """The task's spec, the context of audit run ``run`` (a fresh cell seed) and its seed;
-    the process's generators seeded as the runner seeds a cell's."""
+    """The task's spec, the request and context of audit run ``run`` (a fresh cell seed)
+    and its seed; the process's generators seeded as the runner seeds a cell's."""
     from bench.runner import RunRequest, _seed_everything, make_context
     from bench.tasks import get_task
 
@@ -184,24 +176,25 @@ def _context(task, method, epsilon, plan: AuditPlan, run: int, out: Path):
     request = RunRequest(task, (epsilon,), (method,), (seed,), plan.profile, spec.datasets[0], out)
     ctx = make_context(request, _cell(task, method, epsilon, seed))
     _seed_everything(ctx.derive_seed("global", method, epsilon))
-    return spec, ctx, seed
+    return spec, request, ctx, seed
 
 
 def _audit_inputs(task, method, epsilon, plan: AuditPlan, progress) -> AuditResult:
     """The audit with black-box input canaries (:mod:`bench.audit.inputs`)."""
+    from bench.runner import cell_thread_limit
     from bench.tasks import get_method
 
     start = time.perf_counter()
     scores, included, claims, memo = [], [], [], {}
     with tempfile.TemporaryDirectory(prefix="privmedbench-audit-") as out:
         for r in range(plan.runs):
-            spec, ctx, seed = _context(task, method, epsilon, plan, r, Path(out))
+            spec, request, ctx, seed = _context(task, method, epsilon, plan, r, Path(out))
             protocol = spec.load_protocol()
             make = getattr(protocol, "input_canaries", None)
             if make is None:
                 raise AuditError(f"{task} offers no input canaries; audit it with gradient ones")
             ledger = MemoLedger(ctx.budget, unit=spec.privacy_unit, accounting_memo=memo)
-            with _cell_threads(ctx):
+            with cell_thread_limit(request, ctx.device):
                 prepared = protocol.prepare(ctx, ledger)
                 canaries = make(ctx, prepared, plan.canaries, seed)
                 coins = np.random.default_rng([seed, 1]).random(len(canaries)) < 0.5
