@@ -101,8 +101,10 @@ def expected_mse(query: RiskQuery) -> float:
     if query.sample_rate == 1:
         return float(bounds.expected_mse(query.sigma, query.norm, query.steps))
     import numpy as np
-    from scipy.stats import binom
 
+    from bench.privacy.scipy_light import stats  # scipy.stats.binom's numbers, not its import
+
+    binom = stats.binom
     if query.steps > EXACT_SUM_STEPS:  # the whole range would not fit in memory
         k, pmf = bounds._binom_support(query.steps, query.sample_rate)
     else:

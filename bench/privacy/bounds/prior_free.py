@@ -15,9 +15,11 @@ Array arguments broadcast where a bound is a closed form; ``sigma = 0`` means no
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammainc, gammaincinv, log_ndtr, ndtri
 
 from bench.privacy.bounds._args import check, scalar
+
+# scipy.special's own ufuncs, loaded without the package's import (0.6 s; scipy_light)
+from bench.privacy.scipy_light import gammainc, gammaincinv, log_ndtr, ndtri
 
 __all__ = [
     "calibrate_sigma_mse",
@@ -172,8 +174,10 @@ def calibrate_sigma_psnr(gamma, rho, dim, norm, data_range=1.0, steps=1):
 
 def _binom_support(steps, q):
     """k >= 1 and Binomial(steps, q) weights, dropping at most 2 * _TAIL of mass."""
-    from scipy.stats import binom  # here: scipy.stats takes ~0.5 s to import
+    # scipy.stats.binom's numbers from its boost ufuncs: scipy.stats takes ~2 s to import
+    from bench.privacy.scipy_light import stats
 
+    binom = stats.binom
     lo = max(int(binom.ppf(_TAIL, steps, q)), 1)
     hi = max(int(binom.isf(_TAIL, steps, q)), lo)
     k = np.arange(lo, hi + 1, dtype=float)
@@ -231,7 +235,7 @@ def calibrate_sigma_mse_subsampled(gamma, eta, dim, norm, sample_rate, steps):
         >>> round(calibrate_sigma_mse_subsampled(0.24817, 0.1, 1, 1.0, 1.0, 1), 4)
         1.0
     """
-    from scipy import optimize
+    from bench.privacy.scipy_light import optimize  # scipy's brentq, without scipy.optimize
 
     gamma, eta = scalar("gamma", gamma, "unit"), scalar("eta", eta, "pos")
     dim, norm = scalar("dim", dim, "count"), scalar("norm", norm, "pos")
@@ -290,7 +294,7 @@ def gdp_delta(epsilon, mu):
 
 
 def _gdp_epsilon_scalar(delta, mu):
-    from scipy import optimize
+    from bench.privacy.scipy_light import optimize
 
     if gdp_delta(0.0, mu) <= delta:
         return 0.0
@@ -312,7 +316,7 @@ def gdp_epsilon(delta, mu):
 
 
 def _gdp_mu_scalar(epsilon, delta):
-    from scipy import optimize
+    from bench.privacy.scipy_light import optimize
 
     if np.isinf(epsilon) or delta == 1:
         return float("inf")

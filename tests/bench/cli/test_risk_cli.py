@@ -1,6 +1,8 @@
 """``bench risk``: every flag is checked; no silent defaults for bad values."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -128,3 +130,72 @@ def test_bench_privacy_states_the_assumed_schedule_too(capsys):
     assert code == 0 and "q = 1, T = 1" in json.loads(out)["assumed"]
     code, out, _ = _run(capsys, "privacy", "--sigma", "1", "--steps", "10", "--json")
     assert code == 0 and "assumed" not in json.loads(out)
+
+
+#: Queries through every scipy routine of the risk path: the subsampled sums (binomial
+#: quantiles, pmf, sf), PSNR, the PLD bound (ndtr, quad, FFT), --target-success
+#: (brentq), q = 1 (ndtri) and sigma = 0; T > 10^6 (the truncated support) below.
+SCIPY_QUERIES = [
+    ["--sigma", "1", "--sample-rate", "0.01", "--steps", "1000", "--prior-size", "10"],
+    ["--sigma", "0.8", "--sample-rate", "0.001", "--steps", "5000", "--psnr-threshold", "20"],
+    ["--sigma", "1.1", "--sample-rate", "0.05", "--steps", "100", "--dim", "1024"],
+    ["--target-success", "0.05", "--sample-rate", "0.01", "--steps", "200", "--dim", "4096"],
+    ["--sigma", "2", "--sample-rate", "0.2", "--steps", "10", "--kappa", "0.05"],
+    ["--sigma", "1", "--dim", "4", "--psnr-threshold", "10"],
+    ["--sigma", "0", "--sample-rate", "0.01", "--steps", "100"],
+]
+
+
+def _with_scipys_packages(monkeypatch):
+    import scipy.fft
+    import scipy.integrate
+    import scipy.optimize
+    import scipy.stats
+
+    from bench.privacy import scipy_light
+
+    packages = {"stats": scipy.stats, "fft": scipy.fft, "integrate": scipy.integrate}
+    for name, package in {**packages, "optimize": scipy.optimize}.items():
+        monkeypatch.setattr(scipy_light, name, package)
+
+
+@pytest.mark.parametrize("argv", SCIPY_QUERIES)
+def test_risk_json_is_what_scipys_own_functions_give(capsys, monkeypatch, argv):
+    # The same query with scipy_light's routines replaced by scipy's packages (what the
+    # bounds imported before scipy_light): the output must not move by a bit. The ufuncs
+    # are scipy's own objects either way (tests/bench/privacy/test_scipy_light.py).
+    light = _run(capsys, "risk", *argv, "--json")
+    _with_scipys_packages(monkeypatch)
+    heavy = _run(capsys, "risk", *argv, "--json")
+    assert light[0] == heavy[0] == 0 and light[1] == heavy[1]
+
+
+@pytest.mark.parametrize(("q", "steps"), [(0.02, 2_000_000), (0.5, 10**9), (1e-6, 3 * 10**6)])
+def test_sums_over_the_truncated_support_are_what_scipy_gives(monkeypatch, q, steps):
+    from bench.privacy.risk import RiskQuery, _p_mse, expected_mse
+
+    query = RiskQuery(sigma=1.1, sample_rate=q, steps=steps, dim=1024, mse_threshold=0.01)
+    light = expected_mse(query), _p_mse(query, 1.1), _p_mse(query, 0.3, eta=0.5)
+    _with_scipys_packages(monkeypatch)
+    assert light == (expected_mse(query), _p_mse(query, 1.1), _p_mse(query, 0.3, eta=0.5))
+
+
+def test_risk_imports_no_scipy_package(tmp_path):
+    # bench risk computes with scipy's compiled routines only (scipy_light): importing
+    # scipy.stats alone costs ~2 s, scipy.special / integrate / fft / optimize ~0.6 s.
+    code = (
+        "import sys; from bench.cli import main\n"
+        "for argv in (['--sigma', '1', '--sample-rate', '0.01', '--steps', '300',\n"
+        "              '--psnr-threshold', '20', '--prior-size', '10'],\n"
+        "             ['--target-success', '0.05', '--sample-rate', '0.1', '--steps', '20'],\n"
+        "             ['--sigma', '1', '--dim', '4']):\n"
+        "    assert main(['risk', *argv, '--json']) == 0\n"
+        "heavy = ('scipy.special', 'scipy.stats', 'scipy.integrate', 'scipy.fft',\n"
+        "         'scipy.optimize', 'scipy.signal', 'scipy.linalg', 'scipy.sparse')\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(heavy))\n"
+        "bad += sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'opacus'))\n"
+        "assert not bad, bad\n"
+    )
+    env = {"PRIVMEDBENCH_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
