@@ -21,19 +21,23 @@ class ClassifierConfig:
     """Backbone and DP training of the classifier (every regime).
 
     Attributes:
-        backbone: ``vit`` (this suite's opacus-ready ViT) or ``swin-t`` (torchvision,
-            ImageNet weights from ``pretrained_weights``, head-only).
-        pretrained_weights: ``vit``: a checkpoint replacing public pre-training;
+        backbone: ``vit`` (this suite's opacus-ready ViT), ``resnet-gn`` (MONAI's GroupNorm
+            ResNet, :mod:`classifiers.cnn`) or ``swin-t`` (torchvision, ImageNet weights
+            from ``pretrained_weights``, head-only).
+        pretrained_weights: ``vit``, ``resnet-gn``: a checkpoint replacing public
+            pre-training;
             ``swin-t``: the torchvision ImageNet state dict (required).
         pretrain: public pre-training of the ViT backbone: ``simclr`` (self-supervised,
             no labels: the ImageNet analogue), ``supervised`` (public malignancy labels)
             or ``none`` (random initialisation).
+        vit_dim, vit_depth, vit_heads, vit_patch: the ViT's shape; ``cnn_width``: the
+            ResNet's first-stage channels (features: 8 x cnn_width).
         train: ``full`` (every parameter under DP) or ``head`` (frozen backbone, MLP head).
         epochs, batch_size, lr, weight_decay, label_smoothing, max_grad_norm, augment: the
             fixed DP-SGD schedule on private data (AdamW; C = max_grad_norm).
     """
 
-    backbone: Literal["vit", "swin-t"] = "vit"
+    backbone: Literal["vit", "resnet-gn", "swin-t"] = "vit"
     pretrained_weights: str = ""
     pretrain: Literal["simclr", "supervised", "none"] = "simclr"
     pretrain_epochs: int = 40
@@ -41,6 +45,7 @@ class ClassifierConfig:
     vit_depth: int = 4
     vit_heads: int = 4
     vit_patch: int = 8
+    cnn_width: int = 32
     head_hidden: int = 0
     train: Literal["full", "head"] = "full"
     epochs: int = 10

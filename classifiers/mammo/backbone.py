@@ -3,11 +3,13 @@
 - ``vit`` (default): the suite's ViT, pre-trained on the ``public`` split only (SimCLR
   without labels by default, the ImageNet analogue), cached per (configuration, seed);
   or loaded from ``pretrained_weights``.
+- ``resnet-gn``: MONAI's GroupNorm ResNet (:mod:`classifiers.cnn`), pre-trained, cached
+  or loaded the same way.
 - ``swin-t``: torchvision's Swin-T with the user's local ImageNet weights, frozen.
 
 The synthetic-data model (``vit-syn-only``, and the start of ``dp-vit-synpre``) is the
-public classifier trained non-privately on synthetic patches only: the whole ViT (as
-the paper's synthetic-only run), or the head for the frozen Swin-T.
+public classifier trained non-privately on synthetic patches only: the whole network
+(as the paper's synthetic-only run), or the head for the frozen Swin-T.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from bench.errors import BenchError
 from bench.tasks.mammo_cls.api import MammoView, Split
 from classifiers.mammo.checkpoints import artifact_key, cached, file_key, load_checkpoint
 from classifiers.mammo.schedule import train_model
-
-KIND = "vit"
 
 
 def vit_config(config, image_size: int):
@@ -37,11 +37,32 @@ def vit_config(config, image_size: int):
     )
 
 
-def vit_meta(config, image_size: int) -> dict:
-    """The shape a ViT checkpoint must have."""
+def cnn_config(config, image_size: int):
+    from classifiers.cnn import CNNConfig
+
+    return CNNConfig(image_size=image_size, width=config.cnn_width, head_hidden=config.head_hidden)
+
+
+def backbone_meta(config, image_size: int) -> dict:
+    """The shape a checkpoint of the configured backbone (``vit``, ``resnet-gn``) must have."""
     from dataclasses import asdict
 
-    return {"vit": asdict(vit_config(config, image_size))}
+    shape = cnn_config if config.backbone == "resnet-gn" else vit_config
+    return {config.backbone: asdict(shape(config, image_size))}
+
+
+def _network(config, image_size: int):
+    """A fresh (untrained) classifier of the configured trainable backbone."""
+    if config.backbone == "resnet-gn":
+        from classifiers.cnn import ResNetGN
+
+        return ResNetGN(cnn_config(config, image_size))
+    from classifiers.vit import VisionTransformer
+
+    return VisionTransformer(vit_config(config, image_size))
+
+
+_NAMES = {"vit": "ViT", "resnet-gn": "GroupNorm ResNet"}  # as the records name the steps
 
 
 def check_backbone_inputs(config, image_size: int) -> None:
@@ -54,7 +75,7 @@ def check_backbone_inputs(config, image_size: int) -> None:
         load_swin_t(config.pretrained_weights)  # raises a clear error when unusable
     elif config.pretrained_weights:
         path = Path(config.pretrained_weights).expanduser()
-        load_checkpoint(path, KIND, vit_meta(config, image_size))
+        load_checkpoint(path, config.backbone, backbone_meta(config, image_size))
 
 
 def public_classifier(ctx, view: MammoView, ledger):
@@ -72,29 +93,28 @@ def _public_classifier(ctx, view: MammoView):
         step = {"name": "Swin-T backbone", "data": "ImageNet weights (user file), frozen"}
         key = file_key(Path(config.pretrained_weights).expanduser())
         return swin_classifier(config.pretrained_weights), {**step, "key": key}
-    from classifiers.vit import VisionTransformer
-
+    kind, name = config.backbone, _NAMES[config.backbone]
     if config.pretrained_weights:
         path = Path(config.pretrained_weights).expanduser()
-        state, _ = load_checkpoint(path, KIND, vit_meta(config, size))
-        model = VisionTransformer(vit_config(config, size))
+        state, _ = load_checkpoint(path, kind, backbone_meta(config, size))
+        model = _network(config, size)
         model.load_state_dict(state)
-        step = {"name": "ViT backbone", "data": f"user checkpoint {path} (public, by contract)"}
+        step = {"name": f"{name} backbone", "data": f"user checkpoint {path} (public, by contract)"}
         return model.eval(), {**step, "key": file_key(path)}
     inputs = {
-        **vit_meta(config, size),
+        **backbone_meta(config, size),
         "pretrain": [config.pretrain, config.pretrain_epochs],
         "data": view.public.digest(),
         "seed": ctx.derive_seed("backbone"),
         "device": ctx.device.split(":")[0],
     }
-    key = artifact_key(KIND, inputs)
-    make = lambda: VisionTransformer(vit_config(config, size))  # noqa: E731
+    key = artifact_key(kind, inputs)
+    make = lambda: _network(config, size)  # noqa: E731
     pretrainer = _pretrainer(config, view.public, ctx)
-    model, _ = cached(KIND, key, vit_meta(config, size), make, pretrainer, device=ctx.device)
+    model, _ = cached(kind, key, backbone_meta(config, size), make, pretrainer, device=ctx.device)
     labels = "with" if config.pretrain == "supervised" else "without"
     step = {
-        "name": f"ViT backbone pre-training ({config.pretrain})",
+        "name": f"{name} backbone pre-training ({config.pretrain})",
         "data": f"public split, {labels} labels",
     }
     return model, {**step, "key": key}
@@ -117,7 +137,7 @@ def _pretrainer(config, public: Split, ctx):
                 model.backbone,
                 images,
                 schedule,
-                width=config.vit_dim,
+                width=model.config.dim,
                 seed=seed,
                 device=device,
                 progress=progress,
@@ -158,5 +178,5 @@ def synthetic_model(ctx, base, base_key: str, synthetic: Split, gan_key: str, im
         model = make()
         train(model)
         return model.eval()
-    meta = {**vit_meta(config, image_size), "syn_epochs": config.syn_epochs}
+    meta = {**backbone_meta(config, image_size), "syn_epochs": config.syn_epochs}
     return cached("vit-synthetic", key, meta, make, train, device=ctx.device)[0]

@@ -26,8 +26,8 @@ def train_model(
 
     ``data`` is the ledger's private split (or its union with synthetic patches), trained
     with DP-SGD at ``share`` of the budget unless epsilon = inf, or public numpy arrays.
-    Synthetic-data training (``synthetic=True``) trains the whole ViT, as the paper's
-    synthetic-only run, with its own epochs and learning rate.
+    Synthetic-data training (``synthetic=True``) trains the whole network (not the frozen
+    Swin-T's), as the paper's synthetic-only run, with its own epochs and learning rate.
     """
     import torch
 
@@ -54,7 +54,7 @@ def train_model(
         "progress": ctx.progress,
     }
     private = isinstance(data, PrivateData)
-    if head_only(c) and not (synthetic and c.backbone == "vit"):
+    if head_only(c) and not (synthetic and c.backbone != "swin-t"):
         model.freeze_backbone()
         features = flipped_features(model.backbone, c.augment, ctx.device)
         if private:
@@ -68,4 +68,5 @@ def train_model(
         records = data.map(lambda x, y: (to_input(x), y), "scaled to [-1, 1]")
     else:
         records = (to_input(data[0]), torch.as_tensor(data[1]))
-    return fit(model, records, schedule, name="classifier training (whole ViT)", **kwargs)
+    whole = "whole ViT" if c.backbone == "vit" else f"whole {c.backbone}"
+    return fit(model, records, schedule, name=f"classifier training ({whole})", **kwargs)

@@ -287,6 +287,18 @@ def test_head_only_training_is_declared(tmp_path):
     assert "MLP head on the frozen backbone" in step["name"]
 
 
+def test_the_groupnorm_resnet_backbone_trains_under_dp(tmp_path):
+    overrides = {"backbone": "resnet-gn", "cnn_width": "8"}
+    result = run(_request(tmp_path, ("dp-vit-real",), eps=(10.0,), overrides=overrides))
+    assert not result.failed, [s.error for s in result.failed]
+    (record,) = iter_records(tmp_path)
+    names = [s["name"] for s in record["privacy"]["private_data_steps"]]
+    assert "classifier training (whole resnet-gn)" in names
+    public = [s["name"] for s in record["privacy"]["public_data_steps"]]
+    assert "GroupNorm ResNet backbone pre-training (simclr)" in public
+    assert 0 < record["privacy"]["achieved_epsilon"] <= 10
+
+
 def test_bad_input_never_reaches_training(tmp_path):
     from dataclasses import replace
 
