@@ -30,8 +30,9 @@ class ClassifierConfig:
         pretrain: public pre-training of the ViT backbone: ``simclr`` (self-supervised,
             no labels: the ImageNet analogue), ``supervised`` (public malignancy labels)
             or ``none`` (random initialisation).
-        vit_dim, vit_depth, vit_heads, vit_patch: the ViT's shape; ``cnn_width``: the
-            ResNet's first-stage channels (features: 8 x cnn_width).
+        vit_dim, vit_depth, vit_heads, vit_patch: the ViT's shape (the ResNet's is fixed:
+            :class:`classifiers.cnn.CNNConfig`'s defaults; a new field here would change
+            every committed record's config, and its hash, for a setting no record uses).
         train: ``full`` (every parameter under DP) or ``head`` (frozen backbone, MLP head).
         epochs, batch_size, lr, weight_decay, label_smoothing, max_grad_norm, augment: the
             fixed DP-SGD schedule on private data (AdamW; C = max_grad_norm).
@@ -45,7 +46,6 @@ class ClassifierConfig:
     vit_depth: int = 4
     vit_heads: int = 4
     vit_patch: int = 8
-    cnn_width: int = 32
     head_hidden: int = 0
     train: Literal["full", "head"] = "full"
     epochs: int = 10

@@ -1,13 +1,14 @@
 """Print study B's table beside the suite's numbers on the same real patches.
 
-usage: python scripts/mammo_real_table.py LABEL=RUNS_DIR [LABEL=RUNS_DIR ...] [--metric KEY]
+usage: python scripts/mammo_real_table.py RUNS_DIR [RUNS_DIR ...] [--metric KEY]
 
 Each RUNS_DIR is the ``--out`` folder of a ``bench run --task mammo-cls`` on study B's
-CBIS-DDSM patches (``scripts/mammo_real_study.sh`` makes them); LABEL names its synthetic
-source in the table (``published``, ``public GAN``, ``DP GAN``). The suite's cells are mean
-+- population std over the seeds found (the suite's convention, ``bench.summary``), with
-the number of seeds when it is not 3; a cell whose records claim no epsilon (study B's
-published set, whose GAN saw the training patients without DP) is marked "no eps".
+CBIS-DDSM patches (``scripts/mammo_real_study.sh`` makes them). A suite row is one
+setting, named from the records' own configs (backbone, pre-training, what DP-SGD
+trains, the synthetic source). Its cells are mean +- population std over the seeds found
+(the suite's convention, ``bench.summary``), with the number of seeds when it is not 3; a
+cell whose records claim no epsilon (study B's published set, whose GAN saw the training
+patients without DP) is marked "no eps".
 docs/mammo-cls.md pastes this script's output, so its numbers are the records'.
 """
 
@@ -62,53 +63,72 @@ def _cell(row, key: str, no_epsilon: bool) -> str:
     return f"{num(mean)}{spread}{seeds}{note}"
 
 
-def table(sources: list[tuple[str, list[dict]]], key: str) -> list[str]:
-    """Rows: per regime, study B, then each source's records; columns: study B's epsilons."""
+_SOURCES = {"published": "published set", "public": "public GAN", "private-dp": "DP GAN"}
+
+
+def setting(record: dict) -> str:
+    """The classifier setting of a record, from its own config: backbone, pre-training,
+    what DP-SGD trains; and, for the synthetic regimes, the synthetic source."""
+    c = record["config"]
+    backbone = {"vit": "ViT", "resnet-gn": "GN ResNet", "swin-t": "Swin-T"}[c["backbone"]]
+    pretrain = f"{c['pretrain']} {c['pretrain_epochs']} ep" if c["pretrain"] != "none" else ""
+    trained = f"head {c['epochs']} ep" if c["train"] == "head" else f"full {c['epochs']} ep"
+    text = ", ".join(part for part in (backbone, pretrain, trained) if part)
+    if record["method"] != "dp-vit-real":
+        text += f"; {_SOURCES[c['gan_source']]}"
+    return text
+
+
+def _private_gan(method: str, group: list[dict]) -> bool:
+    return method != "vit-syn-only" or group[0]["config"]["gan_source"] == "private-dp"
+
+
+def table(records: list[dict], key: str) -> list[str]:
+    """Rows: per regime, study B, then each suite setting; columns: study B's epsilons."""
     head = ["regime", "who", *(f"eps {'inf' if math.isinf(e) else f'{e:g}'}" for e in EPSILONS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method, regime in REGIMES.items():
         if key == "auroc_internal":
             paper = [STUDY_B[method].get(e, "") for e in EPSILONS]
             lines.append(f"| {regime} | study B | " + " | ".join(paper) + " |")
-        for label, records in sources:
-            mine = [r for r in records if r["method"] == method]
-            if not mine:
-                continue
-            summary = aggregate(records_frame(mine), (key,)).set_index("epsilon")
+        mine = [r for r in records if r["method"] == method]
+        for label in sorted({setting(r) for r in mine}):
+            group = [r for r in mine if setting(r) == label]
+            summary = aggregate(records_frame(group), (key,)).set_index("epsilon")
             voided = {  # a finite target whose records claim no epsilon
                 float(r["epsilon"])
-                for r in mine
+                for r in group
                 if r["epsilon"] != "inf" and r["privacy"].get("achieved_epsilon") is None
             }
+            # without a DP GAN, vit-syn-only reads no private record: one model for every eps
+            shown = EPSILONS if _private_gan(method, group) else (math.inf,)
             cells = [
-                _cell(summary.loc[e], key, e in voided) if e in summary.index else ""
+                _cell(summary.loc[e], key, e in voided) if e in summary.index and e in shown else ""
                 for e in EPSILONS
             ]
-            who = "suite" if method == "dp-vit-real" else f"suite, {label}"  # no synthetic data
             if any(cells):
-                lines.append(f"| {regime} | {who} | " + " | ".join(cells) + " |")
+                lines.append(f"| {regime} | suite: {label} | " + " | ".join(cells) + " |")
     return lines
 
 
-def _source(text: str) -> tuple[str, list[dict]]:
-    label, sep, folder = text.partition("=")
-    if not sep or not Path(folder).is_dir():
-        raise SystemExit(f"mammo_real_table: expected LABEL=RUNS_DIR (a folder), got {text!r}")
+def _records(folder: str) -> list[dict]:
+    if not Path(folder).is_dir():
+        raise SystemExit(f"mammo_real_table: {folder} is not a folder")
     records = [r for r in iter_records(Path(folder)) if r["task"] == "mammo-cls"]
     if not records:
         raise SystemExit(f"mammo_real_table: no mammo-cls records under {folder}")
-    return label, records
+    return records
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sources", nargs="+", help="LABEL=RUNS_DIR")
+    parser.add_argument("runs", nargs="+", help="--out folders of bench run")
     parser.add_argument("--metric", default="auroc_internal")
     args = parser.parse_args(argv)
-    sources = [_source(s) for s in args.sources]
-    commits = sorted({r["code"].get("git_commit", "?")[:7] for _, rs in sources for r in rs})
+    records = [r for folder in args.runs for r in _records(folder)]
+    commits = sorted({r["code"].get("git_commit", "?")[:7] for r in records})
     print(f"<!-- scripts/mammo_real_table.py ({args.metric}): commit(s) {', '.join(commits)} -->")
-    print("\n".join(table(sources, args.metric)))
+    print("\n".join(table(records, args.metric)))
     return 0
 
 

@@ -40,7 +40,7 @@ def vit_config(config, image_size: int):
 def cnn_config(config, image_size: int):
     from classifiers.cnn import CNNConfig
 
-    return CNNConfig(image_size=image_size, width=config.cnn_width, head_hidden=config.head_hidden)
+    return CNNConfig(image_size=image_size, head_hidden=config.head_hidden)
 
 
 def backbone_meta(config, image_size: int) -> dict:

@@ -50,3 +50,26 @@ def test_reference_cards_are_valid_and_match_their_file(path):
         assert (ROOT / card.task / "submissions" / f"{card.name}@small.json").is_file()
     else:  # a new task version before its baselines ran: the placeholder says so
         assert "no submissions yet" in (ROOT / card.task / "README.md").read_text()
+
+
+@pytest.mark.parametrize("task", BOARDS)
+def test_committed_records_configs_are_the_installed_methods(task):
+    # `bench leaderboard verify` rebuilds a cell from its record's config, which must
+    # round-trip through the installed method's config class: a field added to a
+    # reference config (even at a default no record uses) changes every record's config
+    # and config_hash, and the committed board no longer reproduces from this code.
+    import json
+
+    from bench.config import config_from_dict
+    from bench.tasks import get_method, get_task
+
+    spec = get_task(task)
+    paths = sorted((ROOT / task / "submissions").glob("*@*.json"))
+    paths = [p for p in paths if p.name.count(".") == 1]  # not a .verify.json, .audit.json
+    assert paths
+    for path in paths:  # read raw: load_submissions' checks take a minute here
+        for record in json.loads(path.read_text())["records"]:
+            method = get_method(task, record["method"])
+            what = f"{task}/{record['method']}/eps={record['epsilon']}/seed={record['seed']}"
+            config_from_dict(method.configs[record["profile"]], record["config"], what)
+            config_from_dict(spec.settings[record["profile"]], record["protocol"], what)

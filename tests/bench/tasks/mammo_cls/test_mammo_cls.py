@@ -288,7 +288,7 @@ def test_head_only_training_is_declared(tmp_path):
 
 
 def test_the_groupnorm_resnet_backbone_trains_under_dp(tmp_path):
-    overrides = {"backbone": "resnet-gn", "cnn_width": "8"}
+    overrides = {"backbone": "resnet-gn"}
     result = run(_request(tmp_path, ("dp-vit-real",), eps=(10.0,), overrides=overrides))
     assert not result.failed, [s.error for s in result.failed]
     (record,) = iter_records(tmp_path)
