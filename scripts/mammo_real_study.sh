@@ -1,16 +1,19 @@
 #!/bin/bash
 # Study B on its own real data: every run of docs/mammo-cls.md's side-by-side table.
 #
-# usage: scripts/mammo_real_study.sh [OUT] [DP_GAN_EPS]
-#   OUT         results folder (default runs/mammo-real); re-running resumes it
-#   DP_GAN_EPS  the epsilons of the DP-GAN runs (default 6: one DP GAN per cell is the
-#               grid's dearest part on a CPU; "1,6,12,20,60" for study B's whole grid)
+# usage: scripts/mammo_real_study.sh [OUT] [--full]
+#   OUT     results folder (default runs/mammo-real); re-running resumes it
+#   --full  every run on study B's whole grid (eps 1, 6, 12, 20, 60, inf x seeds 0-2),
+#           where the CPU table reduced it (below); hours on 2 cores, for a bigger machine
 # env: PATCHES (default ../shared/data/mammo-dp-patches), JOBS (default: bench's choice)
 #
-# The CPU reference setting of the real data (docs/mammo-cls.md, "The CPU setting"):
-# the small profile (64 x 64) with SimCLR on the public phantoms for 10 epochs, the
-# backbone frozen, the MLP head trained with DP-SGD for 100 epochs. Three synthetic
-# sources for the three synthetic regimes:
+# Two CPU settings, both the small profile (64 x 64) with SimCLR on the public phantoms for
+# 10 epochs, the backbone frozen and the MLP head trained with DP-SGD for 100 epochs
+# (docs/mammo-cls.md, "The CPU setting and what was tried"):
+#   vit     the task's ViT: every regime and every synthetic source
+#   resnet  the GroupNorm ResNet (backbone=resnet-gn), the better reference: real only on
+#           the whole grid, the published set's regimes at eps 1, 6, inf
+# Three synthetic sources:
 #   published   study B's published set (its GAN saw the training patients without DP:
 #               the records claim no epsilon)
 #   public GAN  the suite's GAN trained on the public phantoms (no budget)
@@ -19,19 +22,39 @@
 #               snapshot is kept (selecting by FID to the public phantoms would judge a
 #               GAN of real patches by how phantom-like it is)
 set -euo pipefail
-OUT=${1:-runs/mammo-real}
-DP_GAN_EPS=${2:-6}
+OUT=runs/mammo-real
+FULL=
+for arg in "$@"; do
+  case $arg in
+    --full) FULL=1 ;;
+    -*) echo "mammo_real_study.sh: unknown option $arg" >&2; exit 2 ;;
+    *) OUT=$arg ;;
+  esac
+done
 PATCHES=${PATCHES:-../shared/data/mammo-dp-patches}
-JOBS=${JOBS:+--jobs $JOBS}
-COMMON=(--task mammo-cls --data mammo-png --data-root "$PATCHES/cbis-ddsm" --seeds 0,1,2
-        --set pretrain_epochs=10 --set train=head --set epochs=100 $JOBS)
-SYNTHETIC=dp-vit-real+syn,dp-vit-synpre,vit-syn-only
+ALL=1,6,12,20,60,inf
+REDUCED=${FULL:+$ALL}; REDUCED=${REDUCED:-1,6,inf}
+DP_GAN_EPS=${FULL:+1,6,12,20,60}; DP_GAN_EPS=${DP_GAN_EPS:-6}
+BASE=(--task mammo-cls --data mammo-png --data-root "$PATCHES/cbis-ddsm" --seeds 0,1,2
+      --set pretrain_epochs=10 --set train=head --set epochs=100 ${JOBS:+--jobs $JOBS})
+RESNET=(--set backbone=resnet-gn)
+PUBLISHED=(--set gan_source=published --set synthetic_root="$PATCHES/synthetic-c-dcgan")
+SYNTHETIC=dp-vit-real+syn,dp-vit-synpre
 
-bench run "${COMMON[@]}" --methods dp-vit-real,$SYNTHETIC --out "$OUT/published" \
-    --set gan_source=published --set synthetic_root="$PATCHES/synthetic-c-dcgan"
-bench run "${COMMON[@]}" --methods $SYNTHETIC --out "$OUT/public-gan"
-bench run "${COMMON[@]}" --methods dp-vit-real+syn,dp-vit-synpre --eps "$DP_GAN_EPS" \
-    --out "$OUT/dp-gan" --set gan_source=private-dp --set gan_select_every=0
+# ViT: real only and the published set on the whole grid
+bench run "${BASE[@]}" --out "$OUT/vit-published" "${PUBLISHED[@]}" \
+    --methods dp-vit-real,$SYNTHETIC,vit-syn-only --eps $ALL
+# ViT: the public GAN; the DP GAN (one GAN per cell: the grid's dearest part)
+bench run "${BASE[@]}" --out "$OUT/vit-public-gan" --methods $SYNTHETIC --eps "$REDUCED"
+bench run "${BASE[@]}" --out "$OUT/vit-public-gan" --methods vit-syn-only --eps inf
+bench run "${BASE[@]}" --out "$OUT/vit-dp-gan" --methods $SYNTHETIC --eps "$DP_GAN_EPS" \
+    --set gan_source=private-dp --set gan_select_every=0
+# GroupNorm ResNet: real only on the whole grid, the published set
+bench run "${BASE[@]}" "${RESNET[@]}" --out "$OUT/resnet" --methods dp-vit-real --eps $ALL
+bench run "${BASE[@]}" "${RESNET[@]}" --out "$OUT/resnet" "${PUBLISHED[@]}" \
+    --methods $SYNTHETIC --eps "$REDUCED"
+bench run "${BASE[@]}" "${RESNET[@]}" --out "$OUT/resnet" "${PUBLISHED[@]}" \
+    --methods vit-syn-only --eps inf
 
-python scripts/mammo_real_table.py published="$OUT/published" "public GAN=$OUT/public-gan" \
-    "DP GAN=$OUT/dp-gan"
+python scripts/mammo_real_table.py "$OUT"/vit-published "$OUT"/vit-public-gan \
+    "$OUT"/vit-dp-gan "$OUT"/resnet
