@@ -40,11 +40,15 @@ def _smoke_run(task_name: str, tmp_path_factory):
     return _RUNS[task_name], iter_records(_RUNS[task_name])
 
 
+# These tasks' smoke grids (every method at eps 10 and inf, seed 0) also run as the module
+# fixtures of tests/bench/tasks/<task>/test_<task>.py, whose tests check the same records:
+# here they are opt-in (slow), to keep the default suite within 5 minutes (cardiac-ldm 40 s,
+# mammo-cls 10 s); recon-attack and privacy-audit keep the render path in the default run.
+_DUPLICATED = ("cardiac-ldm", "mammo-cls")
+
+
 def _cases(names):
-    """cardiac-ldm's smoke grid (its two methods at eps 10 and inf, 40 s) also runs as the
-    module fixture of tests/bench/tasks/cardiac_ldm/test_cardiac_ldm.py, whose tests check
-    the same records; here it is opt-in (slow), to keep the default suite within 5 minutes."""
-    return [pytest.param(n, marks=pytest.mark.slow) if n == "cardiac-ldm" else n for n in names]
+    return [pytest.param(n, marks=pytest.mark.slow) if n in _DUPLICATED else n for n in names]
 
 
 @pytest.mark.parametrize("task_name", _cases(BUILTIN))

@@ -287,6 +287,7 @@ def test_head_only_training_is_declared(tmp_path):
     assert "MLP head on the frozen backbone" in step["name"]
 
 
+@pytest.mark.slow  # 5-10 s; tests/classifiers/test_cnn.py checks its per-sample gradients
 def test_the_groupnorm_resnet_backbone_trains_under_dp(tmp_path):
     overrides = {"backbone": "resnet-gn"}
     result = run(_request(tmp_path, ("dp-vit-real",), eps=(10.0,), overrides=overrides))
