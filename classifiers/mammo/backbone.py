@@ -3,7 +3,7 @@
 - ``vit`` (default): the suite's ViT, pre-trained on the ``public`` split only (SimCLR
   without labels by default, the ImageNet analogue), cached per (configuration, seed);
   or loaded from ``pretrained_weights``.
-- ``resnet-gn``: MONAI's GroupNorm ResNet (:mod:`classifiers.cnn`), pre-trained, cached
+- ``resnet-gn``: a GroupNorm ResNet-10 (:mod:`classifiers.cnn`), pre-trained, cached
   or loaded the same way.
 - ``swin-t``: torchvision's Swin-T with the user's local ImageNet weights, frozen.
 
