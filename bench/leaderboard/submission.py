@@ -116,14 +116,18 @@ def submission_payload(
     }
 
 
+def submission_paths(root: Path, task_name: str) -> list[Path]:
+    """The submission files of a board, sorted by name (not yet read or checked)."""
+    folder = task_root(root, task_name) / SUBMISSIONS
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    # a re-run's report and an audit's results lie beside their submission
+    return [path for path in paths if not path.name.endswith((VERIFY_SUFFIX, AUDIT_SUFFIX))]
+
+
 def load_submissions(root: Path, task_name: str) -> list[Submission]:
     """Every submission of a board, each re-validated; sorted by file name."""
     task = get_task(task_name)
-    folder = task_root(root, task.name) / SUBMISSIONS
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    # a re-run's report and an audit's results lie beside their submission
-    paths = [path for path in paths if not path.name.endswith((VERIFY_SUFFIX, AUDIT_SUFFIX))]
-    submissions = [load_submission(path, task) for path in paths]
+    submissions = [load_submission(path, task) for path in submission_paths(root, task.name)]
     # one board, one protocol: every record that names the same data holds the same data
     problems = dataset_problems([r for sub in submissions for r in sub.records])
     if problems:

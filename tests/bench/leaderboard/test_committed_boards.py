@@ -61,11 +61,11 @@ def test_committed_records_configs_are_the_installed_methods(task):
     import json
 
     from bench.config import config_from_dict
+    from bench.leaderboard.submission import submission_paths
     from bench.tasks import get_method, get_task
 
     spec = get_task(task)
-    paths = sorted((ROOT / task / "submissions").glob("*@*.json"))
-    paths = [p for p in paths if p.name.count(".") == 1]  # not a .verify.json, .audit.json
+    paths = submission_paths(ROOT, task)
     assert paths
     for path in paths:  # read raw: load_submissions' checks take a minute here
         for record in json.loads(path.read_text())["records"]:
