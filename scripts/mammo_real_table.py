@@ -91,9 +91,11 @@ def table(records: list[dict], key: str) -> list[str]:
         if key == "auroc_internal":
             paper = [STUDY_B[method].get(e, "") for e in EPSILONS]
             lines.append(f"| {regime} | study B | " + " | ".join(paper) + " |")
-        mine = [r for r in records if r["method"] == method]
-        for label in sorted({setting(r) for r in mine}):
-            group = [r for r in mine if setting(r) == label]
+        groups: dict[str, list[dict]] = {}
+        for r in records:
+            if r["method"] == method:
+                groups.setdefault(setting(r), []).append(r)
+        for label, group in sorted(groups.items()):
             summary = aggregate(records_frame(group), (key,)).set_index("epsilon")
             voided = {  # a finite target whose records claim no epsilon
                 float(r["epsilon"])
